@@ -1,0 +1,369 @@
+"""The one cattrs converter: input dict/model → request model, model → wire fields, JSON → response.
+
+Requests are structured strictly: wrong types, unknown keys (with a did-you-mean) and the
+models' validators are all checked and every problem is collected with its path
+(``orq.load_balancer.models[1].weight``) into one :class:`SDKValidationError`. Responses are
+structured leniently: unknown keys land in ``extra``, enum-like fields are plain strings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+
+from orq_async.errors import Problem, SDKValidationError
+from orq_async.models import limits
+from orq_async.models.files import FileInput
+from orq_async.models.request import CreateImageEditRequestBody
+from orq_async.models.response import CreateImageEditResponseBody
+
+__all__ = ["WireField", "parse_response", "structure_request", "wire_fields"]
+
+T = TypeVar("T")
+Path = tuple[str | int, ...]
+Hook = Callable[[Any, Any], Any]
+
+WireField = tuple[str, str, bool]
+"""``(name, text, is_json)``: one non-file part of the multipart body."""
+
+
+class _Invalid(Exception):
+    """Problems found below some point, with paths relative to it."""
+
+    def __init__(self, problems: list[tuple[Path, str]]) -> None:
+        super().__init__()
+        self.problems = problems
+
+
+def _fail(message: str) -> _Invalid:
+    return _Invalid([((), message)])
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def _format_path(path: Path) -> str:
+    out = ""
+    for seg in path:
+        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else seg)
+    return out
+
+
+# -- strict scalar hooks -------------------------------------------------------------------------
+
+
+def _strict_str(value: Any, _t: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(f"must be a string, got {_kind(value)}")
+    return value
+
+
+def _strict_int(value: Any, _t: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _fail(
+        f"must be an integer, got {value!r}"
+        if isinstance(value, float)
+        else f"must be an integer, got {_kind(value)}"
+    )
+
+
+def _strict_float(value: Any, _t: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _fail(f"must be a finite number, got {value!r}")
+        return float(value)
+    raise _fail(f"must be a number, got {_kind(value)}")
+
+
+def _any(value: Any, _t: Any) -> Any:
+    return value
+
+
+def _str_dict(value: Any, _t: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _fail(f"must be an object with string keys, got {_kind(value)}")
+    return value
+
+
+# -- hook factories ------------------------------------------------------------------------------
+
+
+def _literal_hook(t: Any) -> Hook:
+    allowed = get_args(t)
+    listed = ", ".join(repr(a) for a in allowed)
+
+    def hook(value: Any, _t: Any) -> Any:
+        if value not in allowed or isinstance(value, bool):
+            raise _fail(f"must be one of {listed}, got {value!r}")
+        return value
+
+    return hook
+
+
+def _is_image_type(t: Any) -> bool:
+    return get_origin(t) is Union and FileInput in get_args(t)
+
+
+def _is_optional(t: Any) -> bool:
+    return get_origin(t) is Union and type(None) in get_args(t) and not _is_image_type(t)
+
+
+def _optional_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
+    def factory(t: Any) -> Hook:
+        (inner,) = (a for a in get_args(t) if a is not type(None))
+        inner_hook = conv.get_structure_hook(inner)
+        return lambda value, _t: None if value is None else inner_hook(value, inner)
+
+    return factory
+
+
+def _is_sequence(t: Any) -> bool:
+    return get_origin(t) is Sequence
+
+
+def _sequence_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
+    def factory(t: Any) -> Hook:
+        (item_t,) = get_args(t)
+        item_hook = conv.get_structure_hook(item_t)
+
+        def hook(value: Any, _t: Any) -> tuple[Any, ...]:
+            if not isinstance(value, (list, tuple)):
+                raise _fail(f"must be a list, got {_kind(value)}")
+            out: list[Any] = []
+            problems: list[tuple[Path, str]] = []
+            for i, item in enumerate(value):
+                try:
+                    out.append(item_hook(item, item_t))
+                except _Invalid as exc:
+                    problems += [((i, *p), m) for p, m in exc.problems]
+            if problems:
+                raise _Invalid(problems)
+            return tuple(out)
+
+        return hook
+
+    return factory
+
+
+def _did_you_mean(key: str, names: Sequence[str]) -> str:
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+    if snake in names:
+        return f" (did you mean {snake!r}?)"
+    close = difflib.get_close_matches(key, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _request_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
+    """Structure a request model from a dict or an instance, collecting every problem."""
+
+    def factory(cls: Any) -> Hook:
+        fields = attrs.fields(attrs.resolve_types(cls))
+        names = [f.name for f in fields]
+        hooks = {f.name: conv.get_structure_hook(f.type) for f in fields}
+        what = cls.__name__
+
+        def hook(value: Any, _t: Any) -> Any:
+            if isinstance(value, cls):
+                source: Mapping[str, Any] = {n: getattr(value, n) for n in names}
+            elif isinstance(value, Mapping):
+                source = value
+            else:
+                raise _fail(f"must be an object ({what} or dict), got {_kind(value)}")
+            problems: list[tuple[Path, str]] = [
+                ((key,), f"unknown field{_did_you_mean(str(key), names)}")
+                for key in source
+                if key not in hooks
+            ]
+            kwargs: dict[str, Any] = {}
+            for f in fields:
+                if f.name not in source:
+                    if f.default is attrs.NOTHING:
+                        problems.append(((f.name,), "required"))
+                    continue
+                try:
+                    item = hooks[f.name](source[f.name], f.type)
+                    if f.validator is not None:
+                        f.validator(None, f, item)
+                except _Invalid as exc:
+                    problems += [((f.name, *p), m) for p, m in exc.problems]
+                except (TypeError, ValueError) as exc:
+                    problems.append(((f.name,), str(exc)))
+                else:
+                    kwargs[f.name] = item
+            if problems:
+                raise _Invalid(problems)
+            with attrs.validators.disabled():
+                return cls(**kwargs)  # already validated field by field above
+
+        return hook
+
+    return factory
+
+
+_URL_PREFIXES = ("http://", "https://", "data:")
+_FILE_LIKE = (bytes, bytearray, memoryview, FileInput, tuple)
+
+
+def _check_image(value: Any) -> str | None:
+    """Why ``value`` is not an accepted image input, or None (no I/O: bytes are sniffed later)."""
+    if isinstance(value, str):
+        if value.startswith(_URL_PREFIXES):
+            return None
+        return "a str image must be an http(s):// URL or a data: URI (pass a Path for a file)"
+    if isinstance(value, tuple):
+        if len(value) not in (2, 3) or not isinstance(value[0], str):
+            return "a tuple image must be (filename, content) or (filename, content, content_type)"
+        if len(value) == 3 and not isinstance(value[2], str):
+            return "the content type of a tuple image must be a str"
+        return None
+    if isinstance(value, _FILE_LIKE) or hasattr(value, "__fspath__") or hasattr(value, "read"):
+        return None
+    return f"unsupported image input of type {_kind(value)}"
+
+
+def _image_hook(value: Any, _t: Any) -> Any:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    if len(items) > limits.MAX_IMAGES:
+        raise _fail(f"at most {limits.MAX_IMAGES} images, got {len(items)}")
+    bad: list[tuple[Path, str]]
+    if isinstance(value, list):
+        bad = [((i,), m) for i, v in enumerate(items) if (m := _check_image(v))]
+    else:
+        bad = [((), m)] if (m := _check_image(value)) else []
+    if bad:
+        raise _Invalid(bad)
+    return value
+
+
+def _response_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
+    """Structure a response model leniently: unknown keys go to ``extra``."""
+
+    def factory(cls: Any) -> Hook:
+        fields = [f for f in attrs.fields(attrs.resolve_types(cls)) if f.name != "extra"]
+        hooks = [(f.name, conv.get_structure_hook(f.type), f.type) for f in fields]
+        known = {f.name for f in fields}
+        required = [f.name for f in fields if f.default is attrs.NOTHING]
+
+        def hook(value: Any, _t: Any) -> Any:
+            if not isinstance(value, dict):
+                raise _fail(f"must be an object, got {_kind(value)}")
+            missing = [n for n in required if n not in value]
+            if missing:
+                raise _Invalid([((n,), "required") for n in missing])
+            kwargs: dict[str, Any] = {}
+            problems: list[tuple[Path, str]] = []
+            for name, field_hook, field_type in hooks:
+                if name in value:
+                    try:
+                        kwargs[name] = field_hook(value[name], field_type)
+                    except _Invalid as exc:
+                        problems += [((name, *p), m) for p, m in exc.problems]
+            if problems:
+                raise _Invalid(problems)
+            if len(value) > len(kwargs):
+                kwargs["extra"] = {k: v for k, v in value.items() if k not in known}
+            return cls(**kwargs)
+
+        return hook
+
+    return factory
+
+
+def _is_response_model(t: Any) -> bool:
+    return attrs.has(t) and t.__module__ == CreateImageEditResponseBody.__module__
+
+
+def _is_request_model(t: Any) -> bool:
+    return attrs.has(t) and t.__module__ == CreateImageEditRequestBody.__module__
+
+
+def _is_any(t: object) -> bool:
+    return t is Any
+
+
+def _is_literal(t: object) -> bool:
+    return get_origin(t) is Literal
+
+
+def _make_converter() -> cattrs.Converter:
+    """Build the converter; called once, at import."""
+    conv = cattrs.Converter(omit_if_default=True)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook_func(_is_any, _any)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], _str_dict)
+    conv.register_structure_hook_func(_is_image_type, _image_hook)
+    conv.register_structure_hook_factory(_is_literal, _literal_hook)
+    conv.register_structure_hook_factory(_is_optional, _optional_hook(conv))
+    conv.register_structure_hook_factory(_is_sequence, _sequence_hook(conv))
+    conv.register_structure_hook_factory(_is_request_model, _request_model_hook(conv))
+    conv.register_structure_hook_factory(_is_response_model, _response_model_hook(conv))
+    return conv
+
+
+_CONVERTER = _make_converter()
+_structure_request_hook = _CONVERTER.get_structure_hook(CreateImageEditRequestBody)
+_structure_response_hook = _CONVERTER.get_structure_hook(CreateImageEditResponseBody)
+_TEXT_FIELDS = ("model", "prompt", "n", "size", "quality", "response_format", "user", "name")
+_JSON_FIELDS = ("fallbacks", "retry", "cache", "load_balancer", "timeout", "orq")
+
+
+def structure_request(value: object) -> CreateImageEditRequestBody:
+    """Validate a dict or model into a request model.
+
+    Raises:
+        SDKValidationError: listing every problem found, each with its path.
+    """
+    try:
+        body = _structure_request_hook(value, CreateImageEditRequestBody)
+    except _Invalid as exc:
+        raise SDKValidationError(
+            tuple(Problem(_format_path(p), m) for p, m in exc.problems)
+        ) from None
+    assert isinstance(body, CreateImageEditRequestBody)
+    return body
+
+
+def wire_fields(body: CreateImageEditRequestBody) -> list[WireField]:
+    """The non-file parts of the body, in a stable order; unset (None) fields are left out."""
+    out: list[WireField] = []
+    for name in _TEXT_FIELDS:
+        value = getattr(body, name)
+        if value is not None:
+            out.append((name, str(value), False))
+    for name in _JSON_FIELDS:
+        value = getattr(body, name)
+        if value is not None:
+            plain = _CONVERTER.unstructure(value)
+            out.append((name, json.dumps(plain, separators=(",", ":"), ensure_ascii=False), True))
+    return out
+
+
+def parse_response(data: object) -> CreateImageEditResponseBody:
+    """Structure a decoded JSON response body.
+
+    Raises:
+        ValueError: the body does not match the schema; the message names the field.
+    """
+    try:
+        body = _structure_response_hook(data, CreateImageEditResponseBody)
+    except _Invalid as exc:
+        raise ValueError(
+            "; ".join(str(Problem(_format_path(p), m)) for p, m in exc.problems)
+        ) from None
+    assert isinstance(body, CreateImageEditResponseBody)
+    return body

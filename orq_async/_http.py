@@ -1,0 +1,135 @@
+"""One HTTP attempt and the classification of its outcome; no retry logic here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from orq_async._multipart import EncodedBody
+from orq_async.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    InvalidRequestError,
+    OrqError,
+    UnexpectedClientError,
+    api_error_for_status,
+)
+from orq_async.result import Err, Ok, ResponseMeta, Result
+from orq_async.retries import parse_retry_after
+
+__all__ = ["Attempt", "Decoder", "send_once"]
+
+logger = logging.getLogger("orq_async")
+
+Decoder = Callable[[int, "CIMultiDictProxy[str]", bytes], "Ok[Any] | OrqError"]
+"""Turns a 2XX response (status, headers, body) into ``Ok(value)`` or an error."""
+
+_NO_HEADERS: Mapping[str, str] = {}
+
+
+@attrs.frozen
+class Attempt:
+    """What one attempt produced: a value or an error, and what the server said."""
+
+    outcome: Ok[Any] | OrqError
+    status: int | None = None
+    headers: Mapping[str, str] = _NO_HEADERS
+    connection_failed: bool = False
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait, if it did."""
+        return parse_retry_after(self.headers) if self.headers else None
+
+    def should_retry(self, codes: Callable[[int], bool], connection_errors: bool) -> bool:
+        """Retry a listed non-2XX status, or a connection failure when those are retried."""
+        if self.connection_failed:
+            return connection_errors
+        return self.status is not None and not 200 <= self.status < 300 and codes(self.status)
+
+    def to_result(self, attempts: int) -> Result[Any, OrqError]:
+        """The final Result, with the transport facts in ``meta``."""
+        headers = self.headers
+        request_id = headers.get("x-request-id") or headers.get("request-id")
+        meta = ResponseMeta(
+            status_code=self.status, headers=headers, request_id=request_id, attempts=attempts
+        )
+        if isinstance(self.outcome, Ok):
+            return Ok(self.outcome.value, meta=meta)
+        return Err(self.outcome, meta=meta)
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "[REDACTED]") if secret and secret in text else text
+
+
+async def send_once(
+    session: aiohttp.ClientSession,
+    url: URL,
+    headers: Mapping[str, str],
+    body: EncodedBody,
+    timeout: aiohttp.ClientTimeout,
+    decode: Decoder,
+    *,
+    secret: str | None,
+    attempt: int,
+) -> Attempt:
+    """Send the request once and classify what happened; never raises but for cancellation."""
+    started = time.perf_counter()
+    try:
+        async with session.post(
+            url,
+            data=body.payload(),
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+        ) as resp:
+            raw = await resp.read()
+            status, rheaders = resp.status, resp.headers
+    except TimeoutError:
+        error: OrqError = APITimeoutError(f"no complete response within {timeout.total} s")
+        return _failed(error, started, url, attempt, connection_failed=True)
+    except aiohttp.ClientConnectorError as exc:
+        error = APIConnectionError(f"cannot connect to {url.host}:{url.port}: {exc.strerror}")
+        return _failed(error, started, url, attempt, connection_failed=True)
+    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+        error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {exc!s}")
+        return _failed(error, started, url, attempt, connection_failed=True)
+    except (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError) as exc:
+        return _failed(InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
+    except Exception as exc:  # anything else is a bug to surface, not to raise into the caller
+        error = UnexpectedClientError(f"unexpected {type(exc).__name__} while sending")
+        error.__cause__ = exc
+        return _failed(error, started, url, attempt)
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.debug(
+            "POST %s attempt %d -> %d (%d bytes) in %.1f ms",
+            url,
+            attempt,
+            status,
+            len(raw),
+            elapsed,
+        )
+    if 200 <= status < 300:
+        return Attempt(decode(status, rheaders, raw), status, rheaders)
+    text = _redact(raw.decode("utf-8", "replace"), secret)
+    request_id = rheaders.get("x-request-id") or rheaders.get("request-id")
+    error_cls = api_error_for_status(status)
+    return Attempt(error_cls(status, rheaders, text, request_id=request_id), status, rheaders)
+
+
+def _failed(
+    error: OrqError, started: float, url: URL, attempt: int, *, connection_failed: bool = False
+) -> Attempt:
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.debug("POST %s attempt %d failed in %.1f ms: %r", url, attempt, elapsed, error)
+    return Attempt(error, connection_failed=connection_failed)

@@ -1,0 +1,289 @@
+"""The multipart/form-data body: file inputs, content-type sniffing and streaming.
+
+What goes on the wire (the WHATWG "multipart/form-data encoding algorithm", what browsers send
+and what web-standard parsers such as ``Request.formData()`` expect): names and filenames as raw
+UTF-8 inside quotes, with ``"`` escaped as ``%22``; CR or LF in a filename or content type is
+refused before sending. Text fields have no ``Content-Type``; JSON fields are marked
+``application/json``; each image is one ``image`` part whose type is sniffed from its bytes.
+
+Files are streamed in chunks (never read whole). :func:`prepare_images` inspects every input
+once per call (magic bytes, size); :meth:`EncodedBody.payload` builds a fresh payload for each
+attempt, reopening paths and rewinding seekable file objects, so every attempt sends the same
+bytes. A non-seekable stream or an async iterable cannot be replayed: such a call is
+single-attempt (``EncodedBody.replayable`` is False).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from typing import IO, Any
+
+import attrs
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
+
+from orq_async._convert import WireField
+from orq_async.errors import Problem
+from orq_async.models import limits
+from orq_async.models.files import FileInput
+
+__all__ = ["EncodedBody", "FilePart", "encode_body", "prepare_images"]
+
+CHUNK = 256 * 1024
+_HEAD = 12
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@attrs.frozen
+class FilePart:
+    """One image file, inspected and ready to stream.
+
+    ``source`` is bytes, a path, a binary file object with its start offset, or an async
+    iterator; ``head`` holds bytes already taken from a source that cannot be rewound.
+    """
+
+    filename: str
+    content_type: str
+    size: int | None
+    source: memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
+    head: bytes = b""
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the part can be sent again for a retry."""
+        return not self.head and not isinstance(self.source, AsyncIterator)
+
+    async def chunks(self) -> AsyncIterator[bytes | memoryview]:
+        """Yield the file's bytes; opens (and closes) a path, rewinds a seekable file."""
+        source = self.source
+        if isinstance(source, memoryview):
+            yield source
+            return
+        if self.head:
+            yield self.head
+        if isinstance(source, AsyncIterator):
+            async for chunk in source:
+                yield chunk
+            return
+        loop = asyncio.get_running_loop()
+        if isinstance(source, tuple):
+            fobj, start = source
+            if start >= 0:
+                fobj.seek(start)
+            while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
+                yield chunk
+            return
+        fobj = await loop.run_in_executor(None, open, source, "rb")
+        try:
+            while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
+                yield chunk
+        finally:
+            fobj.close()
+
+
+def _bad_header_value(value: str) -> bool:
+    return "\r" in value or "\n" in value
+
+
+def _inspect_path(path: os.PathLike[str]) -> tuple[bytes, int]:
+    with open(path, "rb") as f:
+        head = f.read(_HEAD)
+        return head, os.fstat(f.fileno()).st_size
+
+
+def _inspect_fileobj(fobj: IO[bytes]) -> tuple[bytes, int, int | None]:
+    """Return (head, start, size) of a file object; start is -1 if it cannot seek."""
+    seekable = False
+    try:
+        seekable = fobj.seekable()
+    except (AttributeError, OSError, ValueError):
+        seekable = False
+    if not seekable:
+        return fobj.read(CHUNK) or b"", -1, None
+    start = fobj.tell()
+    end = fobj.seek(0, os.SEEK_END)
+    fobj.seek(start)
+    head = fobj.read(_HEAD)
+    fobj.seek(start)
+    return head, start, end - start
+
+
+async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
+    """Return (source, head, size, unrewindable-head) of one file content."""
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        view = memoryview(content).cast("B")
+        return view, bytes(view[:_HEAD]), view.nbytes, b""
+    loop = asyncio.get_running_loop()
+    if isinstance(content, os.PathLike):
+        head, size = await loop.run_in_executor(None, _inspect_path, content)
+        return content, head, size, b""
+    if isinstance(content, AsyncIterable):
+        iterator = aiter(content)
+        taken = b""
+        async for chunk in iterator:
+            taken += chunk
+            if len(taken) >= _HEAD:
+                break
+        return iterator, taken, None, taken
+    fobj: IO[bytes] = content
+    inspected: tuple[bytes, int, int | None] = await loop.run_in_executor(
+        None, _inspect_fileobj, fobj
+    )
+    head, start, known = inspected
+    if start < 0:
+        return (fobj, -1), head, None, head
+    return (fobj, start), head, known, b""
+
+
+def _default_name(content: Any, content_type: str) -> str:
+    name = getattr(content, "name", None) if not isinstance(content, os.PathLike) else content
+    if isinstance(name, (str, os.PathLike)):
+        base = os.path.basename(os.fspath(name))
+        if base:
+            return str(base)
+    return f"image.{_EXT.get(content_type, 'bin')}"
+
+
+async def _prepare_one(item: Any) -> FilePart | str:
+    """Inspect one file input; return the part or why it cannot be sent."""
+    filename: str | None = None
+    content_type: str | None = None
+    content = item
+    if isinstance(item, FileInput):
+        filename, content, content_type = item.filename, item.content, item.content_type
+    elif isinstance(item, tuple):
+        filename, content = item[0], item[1]
+        content_type = item[2] if len(item) == 3 else None
+    try:
+        source, head, size, taken = await _inspect(content)
+    except OSError as exc:
+        return f"cannot read {content!r}: {exc.strerror or exc}"
+    except (TypeError, ValueError, AttributeError) as exc:
+        return f"cannot read the image ({type(content).__name__}): {exc}"
+    sniffed = limits.sniff_image_type(head)
+    if sniffed is None:
+        return "not a PNG, JPEG or WebP image (by its first bytes)"
+    if size is not None and size > limits.MAX_IMAGE_BYTES:
+        return f"{size} bytes; each image must be at most {limits.MAX_IMAGE_BYTES} bytes (50 MiB)"
+    filename = filename if filename is not None else _default_name(content, sniffed)
+    content_type = content_type or sniffed
+    if _bad_header_value(filename):
+        return "the filename contains CR or LF"
+    if _bad_header_value(content_type):
+        return "the content type contains CR or LF"
+    return FilePart(filename, content_type, size, source, taken)
+
+
+async def prepare_images(image: Any) -> tuple[list[FilePart | str], list[Problem]]:
+    """Inspect the ``image`` value (already type-checked): return parts/URLs, and problems."""
+    if image is None:
+        return [], []
+    many = isinstance(image, list)
+    items: Sequence[Any] = image if many else [image]
+    out: list[FilePart | str] = []
+    problems: list[Problem] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        part = await _prepare_one(item)
+        if isinstance(part, str):
+            problems.append(Problem(f"image[{i}]" if many else "image", part))
+        else:
+            out.append(part)
+    return out, problems
+
+
+def _quote(name: str) -> str:
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _part_head(boundary: str, name: str, filename: str | None, content_type: str | None) -> str:
+    disposition = f'form-data; name="{_quote(name)}"'
+    if filename is not None:
+        disposition += f'; filename="{_quote(filename)}"'
+    head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    return head + "\r\n"
+
+
+@attrs.frozen
+class EncodedBody:
+    """A multipart body plan: byte segments and file parts, replayable per attempt."""
+
+    content_type: str
+    segments: tuple[bytes | FilePart, ...]
+    size: int | None
+    replayable: bool
+    upload_bytes: int | None
+
+    def payload(self) -> Payload:
+        """A fresh aiohttp payload streaming this body (one per attempt)."""
+        return _BodyPayload(self)
+
+
+def encode_body(fields: list[WireField], images: list[FilePart | str]) -> EncodedBody:
+    """Lay out the body: text and JSON fields first, then URL images, then files."""
+    boundary = uuid.uuid4().hex
+    text = ""
+    for name, value, is_json in fields:
+        text += _part_head(boundary, name, None, "application/json" if is_json else None)
+        text += value + "\r\n"
+    segments: list[bytes | FilePart] = []
+    pending = text
+    size: int | None = 0
+    for image in images:
+        if isinstance(image, str):
+            pending += _part_head(boundary, "image", None, None) + image + "\r\n"
+            continue
+        pending += _part_head(boundary, "image", image.filename, image.content_type)
+        segments.append(pending.encode())
+        segments.append(image)
+        pending = "\r\n"
+        size = None if size is None or image.size is None else size + image.size
+    segments.append((pending + f"--{boundary}--\r\n").encode())
+    files = [s for s in segments if isinstance(s, FilePart)]
+    if size is not None:
+        size += sum(len(s) for s in segments if isinstance(s, bytes))
+    file_bytes = [f.size for f in files]
+    return EncodedBody(
+        content_type=f"multipart/form-data; boundary={boundary}",
+        segments=tuple(segments),
+        size=size,
+        replayable=all(f.replayable for f in files),
+        upload_bytes=None if None in file_bytes else sum(s for s in file_bytes if s is not None),
+    )
+
+
+class _BodyPayload(Payload):
+    """Streams an :class:`EncodedBody`; files are opened inside ``write`` and closed there."""
+
+    _autoclose = True
+
+    def __init__(self, body: EncodedBody) -> None:
+        super().__init__(body, content_type=body.content_type)
+        self._size = body.size
+        self._body = body
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Not available: the body streams files."""
+        raise TypeError("a streamed multipart body cannot be decoded to text")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Write every segment, streaming files chunk by chunk."""
+        for segment in self._body.segments:
+            if isinstance(segment, bytes):
+                await writer.write(segment)
+                continue
+            async for chunk in segment.chunks():
+                await writer.write(chunk)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """Write the body; the length is already fixed by the plan."""
+        await self.write(writer)

@@ -1,0 +1,1 @@
+"""One module per operation; import the one you need (nothing here imports them)."""

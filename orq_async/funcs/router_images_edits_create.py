@@ -1,0 +1,80 @@
+"""``createImageEdit``: ``POST /v2/router/images/edits``, as a standalone coroutine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from multidict import CIMultiDictProxy
+
+from orq_async._convert import parse_response, structure_request, wire_fields
+from orq_async._multipart import encode_body, prepare_images
+from orq_async.core import OrqCore
+from orq_async.errors import OrqError, Problem, ResponseValidationError, SDKValidationError
+from orq_async.models.request import CreateImageEditRequestBody
+from orq_async.models.response import CreateImageEditResponseBody
+from orq_async.options import RequestOptions
+from orq_async.result import Err, Ok, Result
+
+__all__ = ["OPERATION_ID", "PATH", "router_images_edits_create"]
+
+OPERATION_ID = "createImageEdit"
+PATH = "/v2/router/images/edits"
+
+
+def _decode(
+    status: int, headers: CIMultiDictProxy[str], raw: bytes
+) -> Ok[CreateImageEditResponseBody] | OrqError:
+    """A 2XX body → the response model, or ResponseValidationError keeping status and body."""
+    content_type = headers.get("Content-Type", "")
+    problem: str
+    if "json" not in content_type.lower():
+        problem = f"expected a JSON response, got Content-Type {content_type or '(none)'!r}"
+    else:
+        try:
+            return Ok(parse_response(json.loads(raw)))
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            problem = f"the response does not match the schema: {exc}"
+        except RecursionError:
+            problem = "the response JSON is nested too deeply"
+    return ResponseValidationError(problem, status_code=status, headers=headers, body=raw)
+
+
+async def router_images_edits_create(
+    core: OrqCore,
+    body: CreateImageEditRequestBody | Mapping[str, Any],
+    options: RequestOptions | None = None,
+) -> Result[CreateImageEditResponseBody, OrqError]:
+    """Edit images: validate → encode → send → decode, returning ``Ok`` or ``Err``.
+
+    Args:
+        core: the shared :class:`OrqCore`.
+        body: the request, as the model or a dict with the wire's snake_case keys.
+        options: per-call options (client retries, timeout, server URL, headers).
+
+    Returns:
+        ``Ok(CreateImageEditResponseBody)``, or ``Err`` holding an :class:`OrqError`; input
+        problems come back as ``Err(SDKValidationError)`` before anything is sent.
+
+    Raises:
+        TypeError: ``core`` is not an OrqCore. RuntimeError: the core is closed.
+    """
+    if not isinstance(core, OrqCore):
+        raise TypeError(f"core must be an OrqCore, got {type(core).__name__}")
+    core._ensure_open()
+    problems: list[Problem] = []
+    model: CreateImageEditRequestBody | None = None
+    try:
+        model = structure_request(body)
+        raw_image = model.image
+    except SDKValidationError as exc:
+        problems += exc.problems
+        image_bad = any(p.path.startswith("image") for p in exc.problems)
+        raw_image = None if image_bad or not isinstance(body, Mapping) else body.get("image")
+    images, image_problems = await prepare_images(raw_image)
+    problems += image_problems
+    if problems or model is None:
+        return Err(SDKValidationError(tuple(problems)))
+    encoded = encode_body(wire_fields(model), images)
+    return await core.request(PATH, encoded, _decode, options)

@@ -1,0 +1,72 @@
+"""Small attrs validators with messages that read well after a field path."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from typing import Any
+
+import attrs
+
+__all__ = ["between", "each", "finite_non_negative", "max_items", "non_empty", "one_of"]
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def between(low: int, high: int | None = None) -> Validator:
+    """The value (if not None) is within ``low..high`` inclusive."""
+
+    def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise ValueError(f"must be {bound}, got {value!r}")
+
+    return check
+
+
+def finite_non_negative(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+    """The number is finite and >= 0."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be a finite number >= 0, got {value!r}")
+
+
+def one_of(allowed: Collection[str]) -> Validator:
+    """The value (if not None) is one of ``allowed``."""
+    listed = ", ".join(repr(a) for a in allowed)
+
+    def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value not in allowed:
+            raise ValueError(f"must be one of {listed}, got {value!r}")
+
+    return check
+
+
+def non_empty(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+    """The string or sequence is not empty."""
+    if value is not None and len(value) == 0:
+        raise ValueError("must not be empty")
+
+
+def max_items(limit: int) -> Validator:
+    """The sequence (if not None) has at most ``limit`` items."""
+
+    def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and len(value) > limit:
+            raise ValueError(f"must have at most {limit} items, got {len(value)}")
+
+    return check
+
+
+def each(check_one: Callable[[Any], str | None]) -> Validator:
+    """Every item passes ``check_one`` (which returns a message for a bad item)."""
+
+    def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        bad = [f"[{i}] {msg}" for i, v in enumerate(value) if (msg := check_one(v))]
+        if bad:
+            raise ValueError("; ".join(bad))
+
+    return check

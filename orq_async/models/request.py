@@ -1,0 +1,173 @@
+"""The request body of ``createImageEdit`` and every gateway option in it.
+
+Each option type is defined once and used both at the top level and inside ``orq``.
+``GatewayRetry`` is the gateway's retrying of *providers*; the client's own HTTP retries are
+:class:`orq_async.retries.RetryConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+
+from orq_async.models import limits
+from orq_async.models._validators import (
+    between,
+    each,
+    finite_non_negative,
+    non_empty,
+    one_of,
+)
+from orq_async.models.files import ImageValue
+
+__all__ = [
+    "Cache",
+    "CacheType",
+    "CreateImageEditRequestBody",
+    "Fallback",
+    "GatewayRetry",
+    "Identity",
+    "LoadBalancer",
+    "LoadBalancerModel",
+    "LoadBalancerType",
+    "OrqOptions",
+    "Prompt",
+    "PromptVersion",
+    "Quality",
+    "ResponseFormat",
+    "Timeout",
+]
+
+Quality = Literal["auto", "high", "medium", "low", "standard"]
+ResponseFormat = Literal["url", "b64_json"]
+CacheType = Literal["exact_match"]
+LoadBalancerType = Literal["weight_based"]
+PromptVersion = Literal["latest"]
+
+_QUALITIES = ("auto", "high", "medium", "low", "standard")
+
+
+def _http_status(code: Any) -> str | None:
+    return None if 100 <= code <= 599 else f"must be an HTTP status 100..599, got {code!r}"
+
+
+@attrs.frozen(kw_only=True)
+class Fallback:
+    """A model the gateway tries if the primary one fails."""
+
+    model: str = attrs.field(validator=non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class GatewayRetry:
+    """The gateway's retries of the provider call (not the client's HTTP retries).
+
+    Args:
+        count: retries, 1..5 (the gateway's default is 3).
+        on_codes: provider statuses that trigger a retry.
+    """
+
+    count: int | None = attrs.field(
+        default=None, validator=between(limits.RETRY_COUNT_MIN, limits.RETRY_COUNT_MAX)
+    )
+    on_codes: Sequence[int] | None = attrs.field(default=None, validator=each(_http_status))
+
+
+@attrs.frozen(kw_only=True)
+class Cache:
+    """Exact-match response caching at the gateway.
+
+    Args:
+        type: ``"exact_match"``, the only kind.
+        ttl: seconds to keep the response, 1..259200 (the gateway's default is 1800).
+    """
+
+    type: CacheType = attrs.field(validator=one_of(("exact_match",)))
+    ttl: int | None = attrs.field(default=None, validator=between(1, limits.CACHE_TTL_MAX))
+
+
+@attrs.frozen(kw_only=True)
+class LoadBalancerModel:
+    """One model of a weight-based load balancer."""
+
+    model: str = attrs.field(validator=non_empty)
+    weight: float = attrs.field(default=0.5, validator=finite_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class LoadBalancer:
+    """Spread calls over several models by weight."""
+
+    type: LoadBalancerType = attrs.field(validator=one_of(("weight_based",)))
+    models: Sequence[LoadBalancerModel] = attrs.field(validator=non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """Per provider call timeout; on expiry the gateway retries or falls back."""
+
+    call_timeout: int = attrs.field(validator=between(1))
+    """Milliseconds."""
+
+
+@attrs.frozen(kw_only=True)
+class Prompt:
+    """A prompt stored in orq.ai, by id."""
+
+    id: str = attrs.field(validator=non_empty)
+    version: PromptVersion = attrs.field(validator=one_of(("latest",)))
+
+
+@attrs.frozen(kw_only=True)
+class Identity:
+    """The end user the call is made for; created on the fly if unknown."""
+
+    id: str = attrs.field(validator=non_empty)
+    display_name: str | None = None
+    email: str | None = None
+    metadata: Sequence[dict[str, Any]] | None = None
+    logo_url: str | None = None
+    tags: Sequence[str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrqOptions:
+    """The ``orq`` object: the gateway options grouped, plus prompt and identity.
+
+    ``contact`` is the deprecated name of ``identity``.
+    """
+
+    name: str | None = None
+    retry: GatewayRetry | None = None
+    fallbacks: Sequence[Fallback] | None = None
+    cache: Cache | None = None
+    load_balancer: LoadBalancer | None = None
+    timeout: Timeout | None = None
+    prompt: Prompt | None = None
+    identity: Identity | None = None
+    contact: Identity | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreateImageEditRequestBody:
+    """The body of ``POST /v2/router/images/edits``. Fields left None are not sent."""
+
+    model: str = attrs.field(validator=non_empty)
+    prompt: str
+    image: ImageValue | None = None
+    n: int | None = attrs.field(default=None, validator=between(limits.N_MIN, limits.N_MAX))
+    size: str | None = None
+    quality: Quality | None = attrs.field(default=None, validator=one_of(_QUALITIES))
+    response_format: ResponseFormat | None = attrs.field(
+        default=None, validator=one_of(("url", "b64_json"))
+    )
+    user: str | None = None
+    name: str | None = None
+    fallbacks: Sequence[Fallback] | None = None
+    retry: GatewayRetry | None = None
+    cache: Cache | None = None
+    load_balancer: LoadBalancer | None = None
+    timeout: Timeout | None = None
+    orq: OrqOptions | None = None

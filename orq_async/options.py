@@ -1,0 +1,45 @@
+"""Per-call request options; every field left ``UNSET`` falls back to the core's setting."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal, Union
+
+import attrs
+
+from orq_async.retries import RetryConfig
+
+__all__ = ["UNSET", "RequestOptions", "Unset"]
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`, telling "not given" from ``None``."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+UnsetType = Literal[Unset.UNSET]
+
+
+@attrs.frozen(kw_only=True)
+class RequestOptions:
+    """Options for one call.
+
+    Args:
+        retries: client retries for this call (not the gateway's ``retry`` field).
+        retry_codes: statuses to retry (``429``, ``"5XX"``), replacing the config's.
+        timeout_ms: per-attempt timeout in milliseconds; ``None`` means no timeout.
+        server_url: another base URL for this call.
+        headers: extra headers for this call (they may not override ``Authorization``).
+    """
+
+    retries: Union[RetryConfig, UnsetType] = UNSET  # noqa: UP007
+    retry_codes: Union[Sequence[int | str], UnsetType] = UNSET  # noqa: UP007
+    timeout_ms: Union[int, UnsetType, None] = UNSET  # noqa: UP007
+    server_url: Union[str, UnsetType] = UNSET  # noqa: UP007
+    headers: Union[Mapping[str, str], UnsetType] = UNSET  # noqa: UP007

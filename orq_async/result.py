@@ -1,0 +1,108 @@
+"""Result values: ``Ok(value)`` or ``Err(error)``, returned by every operation instead of raising.
+
+Both carry a :class:`ResponseMeta` as ``.meta``: the HTTP status, response headers, request id
+and the number of attempts made, so a caller can log or branch on them whatever the outcome.
+``meta.status_code`` is ``None`` when no response was received (validation error, connection
+failure, timeout).
+
+    match await router_images_edits_create(core, body):
+        case Ok(value):
+            ...
+        case Err(RateLimitError() as e):
+            ...
+        case Err(e):
+            ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Generic, Literal, NoReturn, TypeAlias, TypeVar
+
+import attrs
+
+__all__ = ["Err", "Ok", "ResponseMeta", "Result", "UnwrapError"]
+
+T = TypeVar("T", covariant=True)
+E = TypeVar("E", bound=BaseException, covariant=True)
+U = TypeVar("U")
+
+_NO_HEADERS: Mapping[str, str] = {}
+
+
+@attrs.frozen(kw_only=True)
+class ResponseMeta:
+    """What the transport saw for one call, available on both ``Ok`` and ``Err``.
+
+    Attributes:
+        status_code: HTTP status of the last response, or None if none arrived.
+        headers: headers of the last response (case-insensitive when they came from aiohttp).
+        request_id: the server's request id (``x-request-id`` or ``request-id``), if sent.
+        attempts: HTTP attempts made, client retries included (0 when nothing was sent).
+    """
+
+    status_code: int | None = None
+    headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, repr=False)
+    request_id: str | None = None
+    attempts: int = 0
+
+
+NO_META = ResponseMeta()
+
+
+class UnwrapError(Exception):
+    """Raised by ``Ok.unwrap_err()``: there was no error to return."""
+
+
+@attrs.frozen
+class Ok(Generic[T]):
+    """A successful outcome holding ``value``."""
+
+    value: T
+    meta: ResponseMeta = attrs.field(default=NO_META, kw_only=True, eq=False)
+
+    @property
+    def ok(self) -> Literal[True]:
+        """Always True: this is a success."""
+        return True
+
+    def unwrap(self) -> T:
+        """Return the value."""
+        return self.value
+
+    def unwrap_or(self, default: object) -> T:
+        """Return the value (the default is ignored)."""
+        return self.value
+
+    def unwrap_err(self) -> NoReturn:
+        """Raise :class:`UnwrapError`: a success has no error."""
+        raise UnwrapError("called unwrap_err() on an Ok result")
+
+
+@attrs.frozen
+class Err(Generic[E]):
+    """A failed outcome holding ``error``, an exception that was returned, not raised."""
+
+    error: E
+    meta: ResponseMeta = attrs.field(default=NO_META, kw_only=True, eq=False)
+
+    @property
+    def ok(self) -> Literal[False]:
+        """Always False: this is a failure."""
+        return False
+
+    def unwrap(self) -> NoReturn:
+        """Raise the error."""
+        raise self.error
+
+    def unwrap_or(self, default: U) -> U:
+        """Return ``default``."""
+        return default
+
+    def unwrap_err(self) -> E:
+        """Return the error."""
+        return self.error
+
+
+Result: TypeAlias = Ok[T] | Err[E]
+"""``Ok[T] | Err[E]``: narrow it with ``match``, ``isinstance`` or ``.ok``."""
