@@ -1,0 +1,46 @@
+"""Ok / Err: matching, unwrapping, meta."""
+
+from __future__ import annotations
+
+import pytest
+
+from orq_async import Err, Ok
+from orq_async.errors import APIError, OrqError, RateLimitError
+from orq_async.result import ResponseMeta, Result, UnwrapError
+
+
+def classify(res: Result[int, OrqError]) -> str:
+    match res:
+        case Ok(value):
+            return f"ok {value}"
+        case Err(RateLimitError() as e):
+            return f"rate limited {e.status_code}"
+        case Err(e):
+            return f"error {type(e).__name__}"
+
+
+def test_match_and_accessors() -> None:
+    limited = RateLimitError(429, {}, "{}")
+    assert classify(Ok(3)) == "ok 3"
+    assert classify(Err(limited)) == "rate limited 429"
+    assert classify(Err(OrqError("x"))) == "error OrqError"
+    assert Ok(3).ok is True
+    assert Err(limited).ok is False
+    assert Ok(3).unwrap() == 3
+    assert Ok(3).unwrap_or(5) == 3
+    assert Err(limited).unwrap_or(5) == 5
+    assert Err(limited).unwrap_err() is limited
+    with pytest.raises(RateLimitError):
+        Err(limited).unwrap()
+    with pytest.raises(UnwrapError):
+        Ok(1).unwrap_err()
+
+
+def test_meta_defaults_and_equality_ignores_meta() -> None:
+    meta = ResponseMeta(status_code=200, headers={"x-request-id": "r"}, request_id="r", attempts=2)
+    assert Ok(1, meta=meta).meta.attempts == 2
+    assert Ok(1).meta == ResponseMeta()
+    assert Ok(1, meta=meta) == Ok(1)
+    assert Err(APIError(500, {}, "")).meta.status_code is None
+    with pytest.raises(AttributeError):
+        Ok(1).value = 2  # type: ignore[misc]
