@@ -1,4 +1,4 @@
-"""The one cattrs converter: input dict/model → request model, model → wire fields, JSON → response.
+"""The one cattrs converter: input dict/model → request model, model → plain data, JSON → response.
 
 Requests are structured strictly: wrong types, unknown keys (with a did-you-mean) and the
 models' validators are all checked and every problem is collected with its path
@@ -9,7 +9,6 @@ structured leniently: unknown keys land in ``extra``, enum-like fields are plain
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -24,14 +23,17 @@ from orq_async.models.files import FileInput
 from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.models.response import CreateImageEditResponseBody
 
-__all__ = ["WireField", "parse_response", "structure_request", "wire_fields"]
+__all__ = [
+    "MODELLED_FIELDS",
+    "check_extra_files",
+    "parse_response",
+    "structure_request",
+    "to_plain",
+]
 
 T = TypeVar("T")
 Path = tuple[str | int, ...]
 Hook = Callable[[Any, Any], Any]
-
-WireField = tuple[str, str, bool]
-"""``(name, text, is_json)``: one non-file part of the multipart body."""
 
 
 class _Invalid(Exception):
@@ -318,8 +320,11 @@ def _make_converter() -> cattrs.Converter:
 _CONVERTER = _make_converter()
 _structure_request_hook = _CONVERTER.get_structure_hook(CreateImageEditRequestBody)
 _structure_response_hook = _CONVERTER.get_structure_hook(CreateImageEditResponseBody)
-_TEXT_FIELDS = ("model", "prompt", "n", "size", "quality", "response_format", "user", "name")
-_JSON_FIELDS = ("fallbacks", "retry", "cache", "load_balancer", "timeout", "orq")
+
+
+def to_plain(value: object) -> Any:
+    """A model (or list of models) as plain JSON-ready data; fields at their default left out."""
+    return _CONVERTER.unstructure(value)
 
 
 def structure_request(value: object) -> CreateImageEditRequestBody:
@@ -338,21 +343,6 @@ def structure_request(value: object) -> CreateImageEditRequestBody:
     return body
 
 
-def wire_fields(body: CreateImageEditRequestBody) -> list[WireField]:
-    """The non-file parts of the body, in a stable order; unset (None) fields are left out."""
-    out: list[WireField] = []
-    for name in _TEXT_FIELDS:
-        value = getattr(body, name)
-        if value is not None:
-            out.append((name, str(value), False))
-    for name in _JSON_FIELDS:
-        value = getattr(body, name)
-        if value is not None:
-            plain = _CONVERTER.unstructure(value)
-            out.append((name, json.dumps(plain, separators=(",", ":"), ensure_ascii=False), True))
-    return out
-
-
 def parse_response(data: object) -> CreateImageEditResponseBody:
     """Structure a decoded JSON response body.
 
@@ -367,3 +357,21 @@ def parse_response(data: object) -> CreateImageEditResponseBody:
         ) from None
     assert isinstance(body, CreateImageEditResponseBody)
     return body
+
+
+MODELLED_FIELDS = frozenset(attrs.fields_dict(CreateImageEditRequestBody))
+
+
+def check_extra_files(extra: Mapping[str, Any] | None) -> list[Problem]:
+    """Type-check per-call extra files (no I/O); names of modelled fields are refused."""
+    problems: list[Problem] = []
+    for name, value in (extra or {}).items():
+        where = f"options.extra_files.{name}"
+        if not name or name in MODELLED_FIELDS:
+            problems.append(Problem(where, "not a new field name (send images with `image`)"))
+            continue
+        try:
+            _image_hook(value, None)
+        except _Invalid as exc:
+            problems += [Problem(where + _format_path(p), m) for p, m in exc.problems]
+    return problems

@@ -26,8 +26,6 @@ from orq_async.retries import parse_retry_after
 
 __all__ = ["Attempt", "Decoder", "send_once"]
 
-logger = logging.getLogger("orq_async")
-
 Decoder = Callable[[int, "CIMultiDictProxy[str]", bytes], "Ok[Any] | OrqError"]
 """Turns a 2XX response (status, headers, body) into ``Ok(value)`` or an error."""
 
@@ -80,6 +78,7 @@ async def send_once(
     *,
     secret: str | None,
     attempt: int,
+    log: logging.Logger | None = None,
 ) -> Attempt:
     """Send the request once and classify what happened; never raises but for cancellation."""
     started = time.perf_counter()
@@ -95,22 +94,22 @@ async def send_once(
             status, rheaders = resp.status, resp.headers
     except TimeoutError:
         error: OrqError = APITimeoutError(f"no complete response within {timeout.total} s")
-        return _failed(error, started, url, attempt, connection_failed=True)
+        return _failed(log, error, started, url, attempt, connection_failed=True)
     except aiohttp.ClientConnectorError as exc:
         error = APIConnectionError(f"cannot connect to {url.host}:{url.port}: {exc.strerror}")
-        return _failed(error, started, url, attempt, connection_failed=True)
+        return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {exc!s}")
-        return _failed(error, started, url, attempt, connection_failed=True)
+        return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError) as exc:
-        return _failed(InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
+        return _failed(log, InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
     except Exception as exc:  # anything else is a bug to surface, not to raise into the caller
         error = UnexpectedClientError(f"unexpected {type(exc).__name__} while sending")
         error.__cause__ = exc
-        return _failed(error, started, url, attempt)
-    if logger.isEnabledFor(logging.DEBUG):
+        return _failed(log, error, started, url, attempt)
+    if log is not None:
         elapsed = (time.perf_counter() - started) * 1000
-        logger.debug(
+        log.debug(
             "POST %s attempt %d -> %d (%d bytes) in %.1f ms",
             url,
             attempt,
@@ -127,9 +126,15 @@ async def send_once(
 
 
 def _failed(
-    error: OrqError, started: float, url: URL, attempt: int, *, connection_failed: bool = False
+    log: logging.Logger | None,
+    error: OrqError,
+    started: float,
+    url: URL,
+    attempt: int,
+    *,
+    connection_failed: bool = False,
 ) -> Attempt:
-    if logger.isEnabledFor(logging.DEBUG):
+    if log is not None:
         elapsed = (time.perf_counter() - started) * 1000
-        logger.debug("POST %s attempt %d failed in %.1f ms: %r", url, attempt, elapsed, error)
+        log.debug("POST %s attempt %d failed in %.1f ms: %r", url, attempt, elapsed, error)
     return Attempt(error, connection_failed=connection_failed)

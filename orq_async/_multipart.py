@@ -6,7 +6,7 @@ UTF-8 inside quotes, with ``"`` escaped as ``%22``; CR or LF in a filename or co
 refused before sending. Text fields have no ``Content-Type``; JSON fields are marked
 ``application/json``; each image is one ``image`` part whose type is sniffed from its bytes.
 
-Files are streamed in chunks (never read whole). :func:`prepare_images` inspects every input
+Files are streamed in chunks (never read whole). :func:`prepare_files` inspects every input
 once per call (magic bytes, size); :meth:`EncodedBody.payload` builds a fresh payload for each
 attempt, reopening paths and rewinding seekable file objects, so every attempt sends the same
 bytes. A non-seekable stream or an async iterable cannot be replayed: such a call is
@@ -25,12 +25,12 @@ import attrs
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
-from orq_async._convert import WireField
+from orq_async._wire import WireField
 from orq_async.errors import Problem
 from orq_async.models import limits
 from orq_async.models.files import FileInput
 
-__all__ = ["EncodedBody", "FilePart", "encode_body", "prepare_images"]
+__all__ = ["EncodedBody", "FilePart", "NamedPart", "encode_body", "prepare_files"]
 
 CHUNK = 256 * 1024
 _HEAD = 12
@@ -138,16 +138,16 @@ async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
     return (fobj, start), head, known, b""
 
 
-def _default_name(content: Any, content_type: str) -> str:
+def _default_name(content: Any, content_type: str, stem: str) -> str:
     name = getattr(content, "name", None) if not isinstance(content, os.PathLike) else content
     if isinstance(name, (str, os.PathLike)):
         base = os.path.basename(os.fspath(name))
         if base:
             return str(base)
-    return f"image.{_EXT.get(content_type, 'bin')}"
+    return f"{stem}.{_EXT.get(content_type, 'bin')}"
 
 
-async def _prepare_one(item: Any) -> FilePart | str:
+async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | str:
     """Inspect one file input; return the part or why it cannot be sent."""
     filename: str | None = None
     content_type: str | None = None
@@ -164,11 +164,14 @@ async def _prepare_one(item: Any) -> FilePart | str:
     except (TypeError, ValueError, AttributeError) as exc:
         return f"cannot read the image ({type(content).__name__}): {exc}"
     sniffed = limits.sniff_image_type(head)
-    if sniffed is None:
-        return "not a PNG, JPEG or WebP image (by its first bytes)"
-    if size is not None and size > limits.MAX_IMAGE_BYTES:
-        return f"{size} bytes; each image must be at most {limits.MAX_IMAGE_BYTES} bytes (50 MiB)"
-    filename = filename if filename is not None else _default_name(content, sniffed)
+    if images_only:
+        if sniffed is None:
+            return "not a PNG, JPEG or WebP image (by its first bytes)"
+        if size is not None and size > limits.MAX_IMAGE_BYTES:
+            limit = limits.MAX_IMAGE_BYTES
+            return f"{size} bytes; each image must be at most {limit} bytes (50 MiB)"
+    sniffed = sniffed or "application/octet-stream"
+    filename = filename if filename is not None else _default_name(content, sniffed, stem)
     content_type = content_type or sniffed
     if _bad_header_value(filename):
         return "the filename contains CR or LF"
@@ -177,23 +180,37 @@ async def _prepare_one(item: Any) -> FilePart | str:
     return FilePart(filename, content_type, size, source, taken)
 
 
-async def prepare_images(image: Any) -> tuple[list[FilePart | str], list[Problem]]:
-    """Inspect the ``image`` value (already type-checked): return parts/URLs, and problems."""
-    if image is None:
+NamedPart = tuple[str, "FilePart | str"]
+"""A file part (or a URL/text sent under a file field's name) with its part name."""
+
+
+async def prepare_files(
+    name: str, value: Any, *, images_only: bool = True, path: str | None = None
+) -> tuple[list[NamedPart], list[Problem]]:
+    """Inspect a file field's value (one input or a list): return named parts, and problems.
+
+    Args:
+        name: the part name (``image``, or an extra file's name such as ``mask``).
+        value: one input or a list of inputs, already type-checked.
+        images_only: require PNG/JPEG/WebP of at most 50 MiB (the ``image`` field's rule).
+        path: the field's path in problems, default ``name``.
+    """
+    if value is None:
         return [], []
-    many = isinstance(image, list)
-    items: Sequence[Any] = image if many else [image]
-    out: list[FilePart | str] = []
+    many = isinstance(value, list)
+    items: Sequence[Any] = value if many else [value]
+    where = path or name
+    out: list[NamedPart] = []
     problems: list[Problem] = []
     for i, item in enumerate(items):
         if isinstance(item, str):
-            out.append(item)
+            out.append((name, item))
             continue
-        part = await _prepare_one(item)
+        part = await _prepare_one(item, name, images_only)
         if isinstance(part, str):
-            problems.append(Problem(f"image[{i}]" if many else "image", part))
+            problems.append(Problem(f"{where}[{i}]" if many else where, part))
         else:
-            out.append(part)
+            out.append((name, part))
     return out, problems
 
 
@@ -226,8 +243,8 @@ class EncodedBody:
         return _BodyPayload(self)
 
 
-def encode_body(fields: list[WireField], images: list[FilePart | str]) -> EncodedBody:
-    """Lay out the body: text and JSON fields first, then URL images, then files."""
+def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
+    """Lay out the body: text and JSON fields first, then files (URLs as text) in order."""
     boundary = uuid.uuid4().hex
     text = ""
     for name, value, is_json in fields:
@@ -236,25 +253,25 @@ def encode_body(fields: list[WireField], images: list[FilePart | str]) -> Encode
     segments: list[bytes | FilePart] = []
     pending = text
     size: int | None = 0
-    for image in images:
+    for name, image in files:
         if isinstance(image, str):
-            pending += _part_head(boundary, "image", None, None) + image + "\r\n"
+            pending += _part_head(boundary, name, None, None) + image + "\r\n"
             continue
-        pending += _part_head(boundary, "image", image.filename, image.content_type)
+        pending += _part_head(boundary, name, image.filename, image.content_type)
         segments.append(pending.encode())
         segments.append(image)
         pending = "\r\n"
         size = None if size is None or image.size is None else size + image.size
     segments.append((pending + f"--{boundary}--\r\n").encode())
-    files = [s for s in segments if isinstance(s, FilePart)]
+    parts = [s for s in segments if isinstance(s, FilePart)]
     if size is not None:
         size += sum(len(s) for s in segments if isinstance(s, bytes))
-    file_bytes = [f.size for f in files]
+    file_bytes = [f.size for f in parts]
     return EncodedBody(
         content_type=f"multipart/form-data; boundary={boundary}",
         segments=tuple(segments),
         size=size,
-        replayable=all(f.replayable for f in files),
+        replayable=all(f.replayable for f in parts),
         upload_bytes=None if None in file_bytes else sum(s for s in file_bytes if s is not None),
     )
 

@@ -16,8 +16,10 @@ from yarl import URL
 
 from orq_async import __version__
 from orq_async._http import Attempt, Decoder, send_once
+from orq_async._logging import debug_logger_from_env, log_result, log_send, retry_logger
 from orq_async._multipart import EncodedBody
 from orq_async.errors import InvalidRequestError, OrqError, UnexpectedClientError
+from orq_async.hooks import HookContext, Hooks, run_after, run_before_request
 from orq_async.options import UNSET, RequestOptions
 from orq_async.result import Err, Result
 from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_codes_matcher, run_with_retries
@@ -27,8 +29,6 @@ __all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore"
 DEFAULT_SERVER_URL = "https://my.orq.ai"
 ApiKey = str | Callable[[], Awaitable[str]]
 """An API key, or an async callable returning the current one (for rotating keys)."""
-
-logger = logging.getLogger("orq_async")
 
 
 class InsecureTransportWarning(UserWarning):
@@ -63,6 +63,9 @@ class OrqCore:
         limit: the connection pool's total limit (own session only).
         limit_per_host: the pool's per-host limit, 0 for none (own session only).
         sleep: how retry waits sleep; inject a fake in tests.
+        hooks: :class:`~orq_async.hooks.Hooks` to run in the pipeline (also ``core.hooks``).
+        debug_logger: where to log the pipeline at DEBUG; default the ``orq_async`` logger,
+            which ``ORQ_DEBUG=1`` switches on (to stderr). The key is never logged.
 
     The session is created lazily inside the running loop. After :meth:`aclose`, calls raise
     ``RuntimeError``: using a closed core is a programmer error.
@@ -80,6 +83,8 @@ class OrqCore:
         limit: int = 100,
         limit_per_host: int = 0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        hooks: Hooks | None = None,
+        debug_logger: logging.Logger | None = None,
     ) -> None:
         self._api_key: ApiKey | None = api_key or os.environ.get("ORQ_API_KEY") or None
         self.server_url = server_url
@@ -96,6 +101,8 @@ class OrqCore:
         self._urls: dict[tuple[str, str], URL] = {}
         self._timeouts: dict[int | None, aiohttp.ClientTimeout] = {}
         self._codes = retry_codes_matcher(retry_config.retry_codes)
+        self.hooks = hooks if hooks is not None else Hooks()
+        self._logger = debug_logger or debug_logger_from_env()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -187,12 +194,13 @@ class OrqCore:
 
     async def request(
         self,
+        operation_id: str,
         path: str,
         body: EncodedBody,
         decode: Decoder,
         options: RequestOptions | None = None,
     ) -> Result[Any, OrqError]:
-        """Send ``body`` to ``path`` with auth, timeout and retries; return the Result.
+        """Send ``body`` to ``path`` with auth, hooks, timeout and retries; return the Result.
 
         Raises:
             RuntimeError: the core (or its caller-owned session) is closed.
@@ -200,12 +208,13 @@ class OrqCore:
         session = self._get_session()
         opts = options or _NO_OPTIONS
         base = self.server_url if opts.server_url is UNSET else opts.server_url
+        log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
         url = self._url(base, path)
         if isinstance(url, InvalidRequestError):
-            return Err(url)
+            return await self.fail(operation_id, url, opts, base_url=base)
         headers = await self._headers({} if opts.headers is UNSET else opts.headers)
         if isinstance(headers, OrqError):
-            return Err(headers)
+            return await self.fail(operation_id, headers, opts, base_url=base)
         if url.scheme == "http" and "Authorization" in headers and not _is_loopback(url.host):
             warnings.warn(
                 f"sending the API key over plain HTTP to {url.host}",
@@ -220,19 +229,59 @@ class OrqCore:
             codes = retry_codes_matcher(opts.retry_codes)
         elif config is not self.retry_config:
             codes = retry_codes_matcher(config.retry_codes)
+        hooks = self.hooks.before_request
         attempts = 0
 
         async def attempt(number: int) -> Attempt:
             nonlocal attempts
             attempts = number
+            sent = headers
+            if hooks:
+                ctx = HookContext(operation_id, base, number, opts)
+                changed = await run_before_request(hooks, ctx, headers)
+                if isinstance(changed, OrqError):
+                    return Attempt(changed)
+                sent = changed
+            if log is not None:
+                log_send(log, url, number, body, sent)
             return await send_once(
-                session, url, headers, body, timeout, decode, secret=secret, attempt=number
+                session, url, sent, body, timeout, decode, secret=secret, attempt=number, log=log
             )
 
         last = await run_with_retries(
-            attempt, config, codes, replayable=body.replayable, sleep=self._sleep
+            attempt,
+            config,
+            codes,
+            replayable=body.replayable,
+            sleep=self._sleep,
+            before_sleep=None if log is None else retry_logger(log),
         )
-        return last.to_result(attempts)
+        result = last.to_result(attempts)
+        if self.hooks.after_success or self.hooks.after_error:
+            result = await run_after(
+                self.hooks, HookContext(operation_id, base, attempts, opts), result
+            )
+        if log is not None:
+            log_result(log, operation_id, result)
+        return result
+
+    async def fail(
+        self,
+        operation_id: str,
+        error: OrqError,
+        options: RequestOptions | None = None,
+        *,
+        base_url: str | None = None,
+    ) -> Result[Any, OrqError]:
+        """Return ``Err(error)`` for a call that sent nothing, after the ``after_error`` hooks."""
+        result: Result[Any, OrqError] = Err(error)
+        opts = options or _NO_OPTIONS
+        if self.hooks.after_error:
+            base = base_url or (self.server_url if opts.server_url is UNSET else opts.server_url)
+            result = await run_after(self.hooks, HookContext(operation_id, base, 0, opts), result)
+        if self._logger.isEnabledFor(logging.DEBUG):
+            log_result(self._logger, operation_id, result)
+        return result
 
 
 _NO_OPTIONS = RequestOptions()

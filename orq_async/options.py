@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal, Union
+from typing import Any, Final, Literal, Union
 
 import attrs
 
+from orq_async.models.files import ImageValue
 from orq_async.retries import RetryConfig
 
 __all__ = ["UNSET", "RequestOptions", "Unset"]
@@ -36,6 +37,10 @@ class RequestOptions:
         timeout_ms: per-attempt timeout in milliseconds; ``None`` means no timeout.
         server_url: another base URL for this call.
         headers: extra headers for this call (they may not override ``Authorization``).
+        extra_fields: form fields the SDK does not model yet: a ``str`` is sent as a text part,
+            anything else as a JSON part. Names of modelled fields are refused.
+        extra_files: file fields the SDK does not model yet (e.g. an OpenAI-style ``mask``):
+            name → one file input or a list, accepting what ``image`` accepts (any file type).
     """
 
     retries: Union[RetryConfig, UnsetType] = UNSET  # noqa: UP007
@@ -43,3 +48,5 @@ class RequestOptions:
     timeout_ms: Union[int, UnsetType, None] = UNSET  # noqa: UP007
     server_url: Union[str, UnsetType] = UNSET  # noqa: UP007
     headers: Union[Mapping[str, str], UnsetType] = UNSET  # noqa: UP007
+    extra_fields: Mapping[str, Any] | None = None
+    extra_files: Mapping[str, ImageValue] | None = None

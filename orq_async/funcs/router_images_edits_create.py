@@ -8,14 +8,15 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from orq_async._convert import parse_response, structure_request, wire_fields
-from orq_async._multipart import encode_body, prepare_images
+from orq_async._convert import check_extra_files, parse_response, structure_request
+from orq_async._multipart import encode_body, prepare_files
+from orq_async._wire import WireField, extra_wire_fields, wire_fields
 from orq_async.core import OrqCore
 from orq_async.errors import OrqError, Problem, ResponseValidationError, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.models.response import CreateImageEditResponseBody
 from orq_async.options import RequestOptions
-from orq_async.result import Err, Ok, Result
+from orq_async.result import Ok, Result
 
 __all__ = ["OPERATION_ID", "PATH", "router_images_edits_create"]
 
@@ -72,9 +73,22 @@ async def router_images_edits_create(
         problems += exc.problems
         image_bad = any(p.path.startswith("image") for p in exc.problems)
         raw_image = None if image_bad or not isinstance(body, Mapping) else body.get("image")
-    images, image_problems = await prepare_images(raw_image)
-    problems += image_problems
+    files, file_problems = await prepare_files("image", raw_image)
+    problems += file_problems
+    extra_fields: list[WireField] = []
+    if options is not None and (options.extra_fields or options.extra_files):
+        extra_fields, extra_problems = extra_wire_fields(options.extra_fields)
+        problems += extra_problems
+        type_problems = check_extra_files(options.extra_files)
+        problems += type_problems
+        if not type_problems:
+            for name, value in (options.extra_files or {}).items():
+                more, more_problems = await prepare_files(
+                    name, value, images_only=False, path=f"options.extra_files.{name}"
+                )
+                files += more
+                problems += more_problems
     if problems or model is None:
-        return Err(SDKValidationError(tuple(problems)))
-    encoded = encode_body(wire_fields(model), images)
-    return await core.request(PATH, encoded, _decode, options)
+        return await core.fail(OPERATION_ID, SDKValidationError(tuple(problems)), options)
+    encoded = encode_body(wire_fields(model) + extra_fields, files)
+    return await core.request(OPERATION_ID, PATH, encoded, _decode, options)
