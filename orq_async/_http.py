@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -92,7 +93,7 @@ async def send_once(
         ) as resp:
             raw = await resp.read()
             status, rheaders = resp.status, resp.headers
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the builtin on Python 3.10
         error: OrqError = APITimeoutError(f"no complete response within {timeout.total} s")
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except aiohttp.ClientConnectorError as exc:
