@@ -13,7 +13,7 @@ import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from orq_async._multipart import EncodedBody
+from orq_async._multipart import EncodedBody, Progress
 from orq_async.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -80,13 +80,14 @@ async def send_once(
     secret: str | None,
     attempt: int,
     log: logging.Logger | None = None,
+    progress: Progress | None = None,
 ) -> Attempt:
     """Send the request once and classify what happened; never raises but for cancellation."""
     started = time.perf_counter()
     try:
         async with session.post(
             url,
-            data=body.payload(),
+            data=body.payload(progress),
             headers=headers,
             timeout=timeout,
             allow_redirects=False,

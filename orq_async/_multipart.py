@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import IO, Any
 
 import attrs
@@ -30,9 +30,11 @@ from orq_async.errors import Problem
 from orq_async.models import limits
 from orq_async.models.files import FileInput
 
-__all__ = ["EncodedBody", "FilePart", "NamedPart", "encode_body", "prepare_files"]
+__all__ = ["EncodedBody", "FilePart", "NamedPart", "Progress", "encode_body", "prepare_files"]
 
 CHUNK = 256 * 1024
+Progress = Callable[[int, "int | None"], None]
+"""Upload progress callback: ``(bytes_sent, total_bytes_or_None)``."""
 _HEAD = 12
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
@@ -238,9 +240,13 @@ class EncodedBody:
     replayable: bool
     upload_bytes: int | None
 
-    def payload(self) -> Payload:
-        """A fresh aiohttp payload streaming this body (one per attempt)."""
-        return _BodyPayload(self)
+    def payload(self, progress: Progress | None = None) -> Payload:
+        """A fresh aiohttp payload streaming this body (one per attempt).
+
+        Args:
+            progress: called as ``progress(bytes_sent, total_or_None)`` after each write.
+        """
+        return _BodyPayload(self, progress)
 
 
 def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
@@ -281,10 +287,11 @@ class _BodyPayload(Payload):
 
     _autoclose = True
 
-    def __init__(self, body: EncodedBody) -> None:
+    def __init__(self, body: EncodedBody, progress: Progress | None) -> None:
         super().__init__(body, content_type=body.content_type)
         self._size = body.size
         self._body = body
+        self._progress = progress
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Not available: the body streams files."""
@@ -292,12 +299,19 @@ class _BodyPayload(Payload):
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write every segment, streaming files chunk by chunk."""
+        progress, total, sent = self._progress, self._size, 0
         for segment in self._body.segments:
             if isinstance(segment, bytes):
                 await writer.write(segment)
+                sent += len(segment)
+                if progress is not None:
+                    progress(sent, total)
                 continue
             async for chunk in segment.chunks():
                 await writer.write(chunk)
+                if progress is not None:
+                    sent += len(chunk)
+                    progress(sent, total)
 
     async def write_with_length(
         self, writer: AbstractStreamWriter, content_length: int | None

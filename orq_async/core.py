@@ -245,7 +245,16 @@ class OrqCore:
             if log is not None:
                 log_send(log, url, number, body, sent)
             return await send_once(
-                session, url, sent, body, timeout, decode, secret=secret, attempt=number, log=log
+                session,
+                url,
+                sent,
+                body,
+                timeout,
+                decode,
+                secret=secret,
+                attempt=number,
+                log=log,
+                progress=opts.upload_progress,
             )
 
         last = await run_with_retries(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal, Union
 
 import attrs
@@ -41,6 +41,8 @@ class RequestOptions:
             anything else as a JSON part. Names of modelled fields are refused.
         extra_files: file fields the SDK does not model yet (e.g. an OpenAI-style ``mask``):
             name → one file input or a list, accepting what ``image`` accepts (any file type).
+        upload_progress: called as ``(bytes_sent, total_or_None)`` while the body is sent
+            (again from 0 on each attempt).
     """
 
     retries: Union[RetryConfig, UnsetType] = UNSET  # noqa: UP007
@@ -50,3 +52,4 @@ class RequestOptions:
     headers: Union[Mapping[str, str], UnsetType] = UNSET  # noqa: UP007
     extra_fields: Mapping[str, Any] | None = None
     extra_files: Mapping[str, ImageValue] | None = None
+    upload_progress: Callable[[int, int | None], None] | None = None

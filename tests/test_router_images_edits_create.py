@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from orq_async import Err, Ok, OrqCore, RetryConfig
+from orq_async import Err, Ok, OrqCore, RequestOptions, RetryConfig
 from orq_async.errors import (
     APIError,
     AuthenticationError,
@@ -394,3 +394,19 @@ async def test_wrong_core_type_and_closed_core_are_programmer_errors(server: Ser
     await core.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await router_images_edits_create(core, {"model": "m", "prompt": "p"})
+
+
+async def test_upload_progress_reports_every_byte(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "big.png"
+    path.write_bytes(PNG * 2000)  # ~2 MiB: several chunks
+    seen: list[tuple[int, int | None]] = []
+    options = RequestOptions(upload_progress=lambda sent, total: seen.append((sent, total)))
+    async with OrqCore(server_url=server.url) as core:
+        res = await router_images_edits_create(
+            core, {"model": "m", "prompt": "p", "image": path}, options
+        )
+    assert res.ok
+    total = len(server.requests[0].body)
+    assert seen[-1] == (total, total)
+    assert len(seen) > 3
+    assert [s for s, _ in seen] == sorted(s for s, _ in seen)
