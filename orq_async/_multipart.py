@@ -19,7 +19,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 from aiohttp.abc import AbstractStreamWriter
@@ -165,6 +165,8 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
         return f"cannot read {content!r}: {exc.strerror or exc}"
     except (TypeError, ValueError, AttributeError) as exc:
         return f"cannot read the image ({type(content).__name__}): {exc}"
+    if not isinstance(cast("object", head), bytes):  # a file opened in text mode
+        return "the file must be opened in binary mode ('rb')"
     sniffed = limits.sniff_image_type(head)
     if images_only:
         if sniffed is None:
