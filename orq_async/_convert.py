@@ -8,9 +8,9 @@ structured leniently: unknown keys land in ``extra``, enum-like fields are plain
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -118,14 +118,29 @@ def _is_image_type(t: Any) -> bool:
 
 
 def _is_optional(t: Any) -> bool:
-    return get_origin(t) is Union and type(None) in get_args(t) and not _is_image_type(t)
+    # ``X | None`` of classes is a types.UnionType, not a typing.Union: match both, so every
+    # optional field's inner hook is looked up once, not on each value (cattrs' own hook).
+    return (
+        get_origin(t) in (Union, types.UnionType)
+        and type(None) in get_args(t)
+        and not _is_image_type(t)
+    )
 
 
 def _optional_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
     def factory(t: Any) -> Hook:
         (inner,) = (a for a in get_args(t) if a is not type(None))
-        inner_hook = conv.get_structure_hook(inner)
-        return lambda value, _t: None if value is None else inner_hook(value, inner)
+        inner_hook: Hook | None = None  # looked up on first use: import stays cheap
+
+        def hook(value: Any, _t: Any) -> Any:
+            nonlocal inner_hook
+            if value is None:
+                return None
+            if inner_hook is None:
+                inner_hook = conv.get_structure_hook(inner)
+            return inner_hook(value, inner)
+
+        return hook
 
     return factory
 
@@ -162,6 +177,8 @@ def _did_you_mean(key: str, names: Sequence[str]) -> str:
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
     if snake in names:
         return f" (did you mean {snake!r}?)"
+    import difflib  # only on this error path: it is not worth its import time up front
+
     close = difflib.get_close_matches(key, names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -173,6 +190,11 @@ def _request_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
         fields = attrs.fields(attrs.resolve_types(cls))
         names = [f.name for f in fields]
         hooks = {f.name: conv.get_structure_hook(f.type) for f in fields}
+        # Everything the hook needs per field, looked up once (not per call).
+        specs = [
+            (f.name, hooks[f.name], f.type, f.validator, f.default is attrs.NOTHING, f)
+            for f in fields
+        ]
         what = cls.__name__
 
         def hook(value: Any, _t: Any) -> Any:
@@ -188,25 +210,30 @@ def _request_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
                 if key not in hooks
             ]
             kwargs: dict[str, Any] = {}
-            for f in fields:
-                if f.name not in source:
-                    if f.default is attrs.NOTHING:
-                        problems.append(((f.name,), "required"))
+            for name, field_hook, field_type, validator, required, f in specs:
+                if name not in source:
+                    if required:
+                        problems.append(((name,), "required"))
                     continue
                 try:
-                    item = hooks[f.name](source[f.name], f.type)
-                    if f.validator is not None:
-                        f.validator(None, f, item)
+                    item = field_hook(source[name], field_type)
+                    if validator is not None:
+                        validator(None, f, item)
                 except _Invalid as exc:
-                    problems += [((f.name, *p), m) for p, m in exc.problems]
+                    problems += [((name, *p), m) for p, m in exc.problems]
                 except (TypeError, ValueError) as exc:
-                    problems.append(((f.name,), str(exc)))
+                    problems.append(((name,), str(exc)))
                 else:
-                    kwargs[f.name] = item
+                    kwargs[name] = item
             if problems:
                 raise _Invalid(problems)
-            with attrs.validators.disabled():
-                return cls(**kwargs)  # already validated field by field above
+            # Already validated field by field above: what attrs.validators.disabled() does,
+            # without a context manager's cost per object.
+            attrs.validators.set_disabled(True)
+            try:
+                return cls(**kwargs)
+            finally:
+                attrs.validators.set_disabled(False)
 
         return hook
 

@@ -41,6 +41,7 @@ class Attempt:
     status: int | None = None
     headers: Mapping[str, str] = _NO_HEADERS
     connection_failed: bool = False
+    request_id: str | None = None  # from the headers, with the key redacted
 
     @property
     def retry_after(self) -> float | None:
@@ -55,10 +56,11 @@ class Attempt:
 
     def to_result(self, attempts: int) -> Result[Any, OrqError]:
         """The final Result, with the transport facts in ``meta``."""
-        headers = self.headers
-        request_id = headers.get("x-request-id") or headers.get("request-id")
         meta = ResponseMeta(
-            status_code=self.status, headers=headers, request_id=request_id, attempts=attempts
+            status_code=self.status,
+            headers=self.headers,
+            request_id=self.request_id,
+            attempts=attempts,
         )
         if isinstance(self.outcome, Ok):
             return Ok(self.outcome.value, meta=meta)
@@ -94,14 +96,19 @@ async def send_once(
         ) as resp:
             raw = await resp.read()
             status, rheaders = resp.status, resp.headers
-    except asyncio.TimeoutError:  # not the builtin on Python 3.10
+    except asyncio.TimeoutError as exc:  # not the builtin on Python 3.10
         error: OrqError = APITimeoutError(f"no complete response within {timeout.total} s")
+        error.__cause__ = exc
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except aiohttp.ClientConnectorError as exc:
-        error = APIConnectionError(f"cannot connect to {url.host}:{url.port}: {exc.strerror}")
+        # The aiohttp exception stays reachable as __cause__ (e.g. a certificate error).
+        where = "the proxy " if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
+        error = APIConnectionError(f"cannot connect to {where}{exc.host}:{exc.port}: {exc}")
+        error.__cause__ = exc
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {exc!s}")
+        error.__cause__ = exc
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError) as exc:
         return _failed(log, InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
@@ -119,12 +126,19 @@ async def send_once(
             len(raw),
             elapsed,
         )
-    if 200 <= status < 300:
-        return Attempt(decode(status, rheaders, raw), status, rheaders)
-    text = _redact(raw.decode("utf-8", "replace"), secret)
+    # Whatever text reaches a repr or a message is redacted, however the server echoes the key.
     request_id = rheaders.get("x-request-id") or rheaders.get("request-id")
+    request_id = None if request_id is None else _redact(request_id, secret)
+    if 200 <= status < 300:
+        outcome = decode(status, rheaders, raw)
+        if isinstance(outcome, OrqError) and secret and secret in outcome.message:
+            outcome.message = _redact(outcome.message, secret)
+            outcome.args = (outcome.message,)
+        return Attempt(outcome, status, rheaders, request_id=request_id)
+    text = _redact(raw.decode("utf-8", "replace"), secret)
     error_cls = api_error_for_status(status)
-    return Attempt(error_cls(status, rheaders, text, request_id=request_id), status, rheaders)
+    error = error_cls(status, rheaders, text, request_id=request_id)
+    return Attempt(error, status, rheaders, request_id=request_id)
 
 
 def _failed(

@@ -16,6 +16,7 @@ single-attempt (``EncodedBody.replayable`` is False).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
@@ -78,12 +79,35 @@ class FilePart:
             while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
                 yield chunk
             return
-        fobj = await loop.run_in_executor(None, open, source, "rb")
+        fobj = await _open_in_thread(source)
         try:
             while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
                 yield chunk
         finally:
             fobj.close()
+
+
+def _open_rb(path: os.PathLike[str]) -> IO[bytes]:
+    return open(path, "rb")
+
+
+def _close_opened(opening: asyncio.Future[IO[bytes]]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
+
+
+async def _open_in_thread(path: os.PathLike[str]) -> IO[bytes]:
+    """Open ``path`` in a worker thread; if cancelled meanwhile, close what the thread opens.
+
+    A plain ``await run_in_executor(None, open, ...)`` cancelled while the thread is in
+    ``open()`` drops the file object it returns: a descriptor leaked until GC (ResourceWarning).
+    """
+    opening = asyncio.get_running_loop().run_in_executor(None, _open_rb, path)
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
 
 
 def _bad_header_value(value: str) -> bool:
@@ -162,7 +186,8 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
     try:
         source, head, size, taken = await _inspect(content)
     except OSError as exc:
-        return f"cannot read {content!r}: {exc.strerror or exc}"
+        what = os.fspath(content) if isinstance(content, os.PathLike) else type(content).__name__
+        return f"cannot read {what}: {exc.strerror or exc}"
     except (TypeError, ValueError, AttributeError) as exc:
         return f"cannot read the image ({type(content).__name__}): {exc}"
     if not isinstance(cast("object", head), bytes):  # a file opened in text mode
@@ -251,13 +276,22 @@ class EncodedBody:
         return _BodyPayload(self, progress)
 
 
+@functools.lru_cache(maxsize=256)
+def _field_head(name: str, is_json: bool) -> str:
+    """A text or JSON part's head after its delimiter line: the same on every call."""
+    head = f'Content-Disposition: form-data; name="{_quote(name)}"\r\n'
+    if is_json:
+        head += "Content-Type: application/json\r\n"
+    return head + "\r\n"
+
+
 def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
     """Lay out the body: text and JSON fields first, then files (URLs as text) in order."""
     boundary = uuid.uuid4().hex
-    text = ""
-    for name, value, is_json in fields:
-        text += _part_head(boundary, name, None, "application/json" if is_json else None)
-        text += value + "\r\n"
+    delimiter = f"--{boundary}\r\n"
+    text = "".join(
+        [f"{delimiter}{_field_head(name, is_json)}{value}\r\n" for name, value, is_json in fields]
+    )
     segments: list[bytes | FilePart] = []
     pending = text
     size: int | None = 0

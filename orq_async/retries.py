@@ -33,7 +33,6 @@ from tenacity import (
     RetryCallState,
     retry_if_result,
     stop_after_attempt,
-    stop_before_delay,
 )
 from tenacity.stop import stop_base
 
@@ -172,6 +171,19 @@ def _make_wait(backoff: BackoffStrategy) -> Callable[[RetryCallState], float]:
     return wait
 
 
+class _stop_before_deadline(stop_base):
+    """``stop_before_delay`` counted from ``started`` (the first attempt's start)."""
+
+    def __init__(self, started: float, max_delay: float) -> None:
+        self.started = started
+        self.max_delay = max_delay
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        ended = retry_state.outcome_timestamp
+        elapsed = (time.monotonic() if ended is None else ended) - self.started
+        return elapsed + retry_state.upcoming_sleep >= self.max_delay
+
+
 async def run_with_retries(
     attempt: Callable[[int], Awaitable[R]],
     config: RetryConfig,
@@ -183,19 +195,25 @@ async def run_with_retries(
 ) -> R:
     """Run ``attempt(n)`` (n = 1, 2, ...) until it needs no retry or the policy says stop.
 
-    Returns the last outcome; exceptions (``CancelledError`` included) propagate.
+    Returns the last outcome; exceptions (``CancelledError`` included) propagate. The first
+    attempt runs before any tenacity object is built: most calls need no retry, and those
+    pay nothing for the machinery.
     """
     if config.strategy == "none" or config.max_retries == 0 or not replayable:
         return await attempt(1)
-    wait = _make_wait(config.backoff)
     connection_errors = config.retry_connection_errors
+    started = time.monotonic()  # what tenacity would take as the start of the first attempt
+    outcome = await attempt(1)
+    if not outcome.should_retry(codes, connection_errors):
+        return outcome
+    first: R | None = outcome
     retrying = AsyncRetrying(
         stop=(
             stop_after_attempt(config.max_retries + 1)
             | _stop_on_long_retry_after()
-            | stop_before_delay(config.backoff.max_elapsed_time / 1000)
+            | _stop_before_deadline(started, config.backoff.max_elapsed_time / 1000)
         ),
-        wait=wait,
+        wait=_make_wait(config.backoff),
         retry=retry_if_result(lambda outcome: outcome.should_retry(codes, connection_errors)),
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         sleep=sleep,
@@ -204,8 +222,11 @@ async def run_with_retries(
     counter = 0
 
     async def one() -> R:
-        nonlocal counter
+        nonlocal counter, first
         counter += 1
+        if first is not None:  # tenacity's first attempt is the one already made
+            made, first = first, None
+            return made
         return await attempt(counter)
 
     result: R = await retrying(one)

@@ -1,0 +1,58 @@
+"""Everything one emulator instance remembers, shared by its request handlers."""
+
+from __future__ import annotations
+
+import collections
+import random
+import uuid
+from collections.abc import Callable, Collection, Mapping
+
+from ._cache import ResponseCache
+from ._faults import FaultQueue
+from ._gateway import Router
+from ._models import LocalModels
+from ._traces import TraceLog
+
+__all__ = ["EmulatorState", "FileStore"]
+
+MAX_FILES = 4096
+
+
+class FileStore:
+    """Images answered with ``response_format=url``; the oldest go beyond ``MAX_FILES``."""
+
+    def __init__(self) -> None:
+        self._files: collections.OrderedDict[str, tuple[bytes, str]] = collections.OrderedDict()
+
+    def add(self, data: bytes, content_type: str) -> str:
+        """Store an image and return its id."""
+        file_id = uuid.uuid4().hex
+        self._files[file_id] = (data, content_type)
+        while len(self._files) > MAX_FILES:
+            self._files.popitem(last=False)
+        return file_id
+
+    def get(self, file_id: str) -> tuple[bytes, str] | None:
+        """Return an image's bytes and content type, if still stored."""
+        return self._files.get(file_id)
+
+
+class EmulatorState:
+    """The configuration and the memory of one emulator: traces, faults, cache, files."""
+
+    def __init__(
+        self,
+        *,
+        api_keys: Collection[str] | None,
+        prompts: Mapping[str, str],
+        seed: int | None,
+        clock: Callable[[], float],
+        max_traces: int,
+    ) -> None:
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.prompts = dict(prompts)
+        self.traces = TraceLog(max_traces)
+        self.faults = FaultQueue()
+        self.cache = ResponseCache(clock)
+        self.files = FileStore()
+        self.router = Router(LocalModels(), random.Random(seed))

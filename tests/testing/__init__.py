@@ -1,0 +1,1 @@
+"""Tests of the local gateway emulator, ``orq_async.testing``."""
