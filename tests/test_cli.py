@@ -139,3 +139,41 @@ def test_the_readme_main_job_command_runs_as_written() -> None:
     assert f"saved out/{out.name}" in proc.stdout
     with Image.open(out) as img:
         assert img.size == (256, 256)
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    big = tmp_path / "big.png"
+    big.write_bytes(MUG.read_bytes() + b"\0" * (5 * 1024 * 1024))  # trailing bytes: still a PNG
+    args = [
+        sys.executable, "-m", "orq_async", "images", "edit", "--emulator", "--prompt", "p",
+        "--model", "local/echo", "-n", "2", "--image", str(big), "--out", str(tmp_path),
+    ]  # fmt: skip
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            args, stdout=subprocess.PIPE, stderr=follower, timeout=60, check=False
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert proc.returncode == 0
+    assert b"uploading 1 file(s): 100%" in seen
+    assert b"saving 2/2" in seen
+    quiet = run(*args[3:])
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
