@@ -8,6 +8,7 @@ structured leniently: unknown keys land in ``extra``, enum-like fields are plain
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import types
@@ -82,9 +83,13 @@ def _strict_int(value: Any, _t: Any) -> int:
 
 def _strict_float(value: Any, _t: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range: math.isfinite() would raise too
+            raise _fail("must be a finite number, got an integer too large for one") from None
+        if not math.isfinite(number):
             raise _fail(f"must be a finite number, got {value!r}")
-        return float(value)
+        return number
     raise _fail(f"must be a number, got {_kind(value)}")
 
 
@@ -95,6 +100,10 @@ def _any(value: Any, _t: Any) -> Any:
 def _str_dict(value: Any, _t: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise _fail(f"must be an object with string keys, got {_kind(value)}")
+    try:  # free-form values travel as JSON: they must be JSON (no NaN, bytes, sets...)
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _fail(f"must be JSON-serialisable: {type(exc).__name__}: {exc}") from None
     return value
 
 

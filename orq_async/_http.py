@@ -67,6 +67,12 @@ class Attempt:
         return Err(self.outcome, meta=meta)
 
 
+def _bare(exc: BaseException) -> BaseException:
+    """The exception without its traceback: its frames' locals hold the request headers (and
+    so the key), which crash reporters that capture locals would otherwise see."""
+    return exc.with_traceback(None)
+
+
 def _redact(text: str, secret: str | None) -> str:
     return text.replace(secret, "[REDACTED]") if secret and secret in text else text
 
@@ -97,24 +103,28 @@ async def send_once(
             raw = await resp.read()
             status, rheaders = resp.status, resp.headers
     except asyncio.TimeoutError as exc:  # not the builtin on Python 3.10
-        error: OrqError = APITimeoutError(f"no complete response within {timeout.total} s")
-        error.__cause__ = exc
+        if isinstance(exc, aiohttp.ServerTimeoutError) and timeout.sock_read is not None:
+            message = f"the server sent nothing for {timeout.sock_read} s after the request"
+        else:
+            message = f"no complete response within {timeout.total} s"
+        error: OrqError = APITimeoutError(message)
+        error.__cause__ = _bare(exc)
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except aiohttp.ClientConnectorError as exc:
         # The aiohttp exception stays reachable as __cause__ (e.g. a certificate error).
         where = "the proxy " if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
         error = APIConnectionError(f"cannot connect to {where}{exc.host}:{exc.port}: {exc}")
-        error.__cause__ = exc
+        error.__cause__ = _bare(exc)
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {exc!s}")
-        error.__cause__ = exc
+        error.__cause__ = _bare(exc)
         return _failed(log, error, started, url, attempt, connection_failed=True)
     except (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError) as exc:
         return _failed(log, InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
     except Exception as exc:  # anything else is a bug to surface, not to raise into the caller
         error = UnexpectedClientError(f"unexpected {type(exc).__name__} while sending")
-        error.__cause__ = exc
+        error.__cause__ = _bare(exc)
         return _failed(log, error, started, url, attempt)
     if log is not None:
         elapsed = (time.perf_counter() - started) * 1000

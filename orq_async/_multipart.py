@@ -114,6 +114,16 @@ def _bad_header_value(value: str) -> bool:
     return "\r" in value or "\n" in value
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (a lone surrogate, e.g. from an undecodable file
+    name, cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _inspect_path(path: os.PathLike[str]) -> tuple[bytes, int]:
     with open(path, "rb") as f:
         head = f.read(_HEAD)
@@ -202,10 +212,14 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
     sniffed = sniffed or "application/octet-stream"
     filename = filename if filename is not None else _default_name(content, sniffed, stem)
     content_type = content_type or sniffed
-    if _bad_header_value(filename):
-        return "the filename contains CR or LF"
-    if _bad_header_value(content_type):
-        return "the content type contains CR or LF"
+    named: tuple[tuple[str, object], ...] = (("filename", filename), ("content type", content_type))
+    for what, text in named:
+        if not isinstance(text, str):  # a FileInput's fields are not type-checked before this
+            return f"the {what} must be a str, got {type(text).__name__}"
+        if _bad_header_value(text):
+            return f"the {what} contains CR or LF"
+        if not text.isascii() and not is_utf8(text):
+            return f"the {what} is not valid Unicode (a lone surrogate: an undecodable file name?)"
     return FilePart(filename, content_type, size, source, taken)
 
 

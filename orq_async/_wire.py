@@ -50,7 +50,7 @@ def extra_wire_fields(extra: Mapping[str, Any] | None) -> tuple[list[WireField],
         else:
             try:
                 text = _json(value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, RecursionError) as exc:
                 problems.append(Problem(where, f"not JSON-serialisable: {exc}"))
             else:
                 out.append((name, text, True))

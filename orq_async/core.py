@@ -55,7 +55,11 @@ class OrqCore:
         api_key: the key, or an async callable returning it; default ``ORQ_API_KEY``. With no
             key, no ``Authorization`` header is sent (fine for the local emulator).
         server_url: base URL, default ``https://my.orq.ai``.
-        timeout_ms: per-attempt timeout in milliseconds (default 600 000); None for none.
+        timeout_ms: per-attempt timeout in milliseconds (default 600 000), upload included;
+            None for none.
+        read_timeout_ms: the longest silence allowed while waiting for the response, counted
+            from when the body has been sent (aiohttp's ``sock_read``); None (default) for
+            none. Unlike ``timeout_ms`` it never cuts a slow but progressing upload.
         retry_config: client retries; default :data:`~orq_async.retries.SAFE_DEFAULT`
             (429 only: the operation is a paid, non-idempotent POST).
         user_agent: the ``User-Agent`` header.
@@ -77,6 +81,7 @@ class OrqCore:
         *,
         server_url: str = DEFAULT_SERVER_URL,
         timeout_ms: int | None = 600_000,
+        read_timeout_ms: int | None = None,
         retry_config: RetryConfig = SAFE_DEFAULT,
         user_agent: str = f"orq-async/{__version__}",
         session: aiohttp.ClientSession | None = None,
@@ -89,6 +94,7 @@ class OrqCore:
         self._api_key: ApiKey | None = api_key or os.environ.get("ORQ_API_KEY") or None
         self.server_url = server_url
         self.timeout_ms = timeout_ms
+        self.read_timeout_ms = read_timeout_ms
         self.retry_config = retry_config
         self.user_agent = user_agent
         self._session = session
@@ -99,7 +105,7 @@ class OrqCore:
         self._closed = False
         self._base_headers = {"Accept": "application/json", "User-Agent": user_agent}
         self._urls: dict[tuple[str, str], URL] = {}
-        self._timeouts: dict[int | None, aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[tuple[int | None, int | None], aiohttp.ClientTimeout] = {}
         self._codes = retry_codes_matcher(retry_config.retry_codes)
         self.hooks = hooks if hooks is not None else Hooks()
         self._logger = debug_logger or debug_logger_from_env()
@@ -159,11 +165,16 @@ class OrqCore:
             self._urls[key] = url
         return url
 
-    def _timeout(self, timeout_ms: int | None) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(timeout_ms)
+    def _timeout(self, opts: RequestOptions) -> aiohttp.ClientTimeout:
+        total_ms = self.timeout_ms if opts.timeout_ms is UNSET else opts.timeout_ms
+        read_ms = self.read_timeout_ms if opts.read_timeout_ms is UNSET else opts.read_timeout_ms
+        timeout = self._timeouts.get((total_ms, read_ms))
         if timeout is None:
-            total = None if timeout_ms is None else timeout_ms / 1000
-            timeout = self._timeouts[timeout_ms] = aiohttp.ClientTimeout(total=total)
+            timeout = aiohttp.ClientTimeout(
+                total=None if total_ms is None else total_ms / 1000,
+                sock_read=None if read_ms is None else read_ms / 1000,
+            )
+            self._timeouts[total_ms, read_ms] = timeout
         return timeout
 
     async def _headers(self, extra: Mapping[str, str]) -> dict[str, str] | OrqError:
@@ -222,7 +233,7 @@ class OrqCore:
                 stacklevel=3,
             )
         secret = headers.get("Authorization", "")[7:] or None
-        timeout = self._timeout(self.timeout_ms if opts.timeout_ms is UNSET else opts.timeout_ms)
+        timeout = self._timeout(opts)
         config = self.retry_config if opts.retries is UNSET else opts.retries
         codes = self._codes
         if opts.retry_codes is not UNSET:

@@ -193,7 +193,7 @@ def _parse_json(body: str) -> Any:
         return None
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested deeper than the stack
         return None
 
 

@@ -35,6 +35,7 @@ class RequestOptions:
         retries: client retries for this call (not the gateway's ``retry`` field).
         retry_codes: statuses to retry (``429``, ``"5XX"``), replacing the config's.
         timeout_ms: per-attempt timeout in milliseconds; ``None`` means no timeout.
+        read_timeout_ms: longest silence after the body is sent; ``None`` means none.
         server_url: another base URL for this call.
         headers: extra headers for this call (they may not override ``Authorization``).
         extra_fields: form fields the SDK does not model yet: a ``str`` is sent as a text part,
@@ -48,6 +49,7 @@ class RequestOptions:
     retries: Union[RetryConfig, UnsetType] = UNSET  # noqa: UP007
     retry_codes: Union[Sequence[int | str], UnsetType] = UNSET  # noqa: UP007
     timeout_ms: Union[int, UnsetType, None] = UNSET  # noqa: UP007
+    read_timeout_ms: Union[int, UnsetType, None] = UNSET  # noqa: UP007
     server_url: Union[str, UnsetType] = UNSET  # noqa: UP007
     headers: Union[Mapping[str, str], UnsetType] = UNSET  # noqa: UP007
     extra_fields: Mapping[str, Any] | None = None

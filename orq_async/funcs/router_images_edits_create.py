@@ -8,7 +8,12 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from orq_async._convert import check_extra_files, parse_response, structure_request
+from orq_async._convert import (
+    MODELLED_FIELDS,
+    check_extra_files,
+    parse_response,
+    structure_request,
+)
 from orq_async._multipart import encode_body, prepare_files
 from orq_async._wire import WireField, extra_wire_fields, wire_fields
 from orq_async.core import OrqCore
@@ -90,5 +95,24 @@ async def router_images_edits_create(
                 problems += more_problems
     if problems or model is None:
         return await core.fail(OPERATION_ID, SDKValidationError(tuple(problems)), options)
-    encoded = encode_body(wire_fields(model) + extra_fields, files)
+    fields = extra_fields
+    try:
+        fields = wire_fields(model) + extra_fields
+        encoded = encode_body(fields, files)
+    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate in a text
+        return await core.fail(OPERATION_ID, _unencodable(fields, exc), options)
     return await core.request(OPERATION_ID, PATH, encoded, _decode, options)
+
+
+def _unencodable(fields: list[WireField], exc: Exception) -> SDKValidationError:
+    """The fields whose text has no UTF-8 form (a lone surrogate), else what failed."""
+    problems: list[Problem] = []
+    for name, text, _is_json in fields:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            where = name if name in MODELLED_FIELDS else f"options.extra_fields.{name}"
+            problems.append(Problem(where, "must be valid Unicode text, got a lone surrogate"))
+    if not problems:
+        problems.append(Problem("", f"the request cannot be encoded: {type(exc).__name__}: {exc}"))
+    return SDKValidationError(tuple(problems))
