@@ -147,6 +147,21 @@ async def closed_port() -> int:
     return port
 
 
+class Pipe(io.RawIOBase):
+    """A readable, non-seekable stream (like a pipe or a socket file)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        chunk = self._data.read(len(buf))
+        buf[: len(chunk)] = chunk
+        return len(chunk)
+
+
 class FakeSleep:
     """An injectable sleep that records waits instead of sleeping."""
 

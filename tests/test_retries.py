@@ -21,7 +21,7 @@ from orq_async.retries import (
     parse_retry_after,
     retry_codes_matcher,
 )
-from tests.conftest import JPEG, PNG, WEBP, FakeSleep, Server
+from tests.conftest import JPEG, PNG, WEBP, FakeSleep, Pipe, Server
 
 BODY = {"model": "m", "prompt": "p"}
 FAST = BackoffStrategy(10, 50, 2.0, 60_000)
@@ -185,18 +185,6 @@ async def test_connection_errors_retried_only_when_enabled(
 async def test_non_seekable_stream_makes_the_call_single_attempt(
     server: Server, fake_sleep: FakeSleep
 ) -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self, data: bytes) -> None:
-            self._data = io.BytesIO(data)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buf: Any) -> int:
-            chunk = self._data.read(len(buf))
-            buf[: len(chunk)] = chunk
-            return len(chunk)
-
     async def chunks() -> Any:
         yield PNG[:5]
         yield PNG[5:]

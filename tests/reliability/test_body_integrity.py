@@ -17,7 +17,7 @@ from orq_async import BackoffStrategy, Err, Ok, OrqCore, RequestOptions, RetryCo
 from orq_async.errors import APITimeoutError, InternalServerError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.models import FileInput
-from tests.conftest import JPEG, OK_BODY, PNG, WEBP, FakeSleep, parse_multipart
+from tests.conftest import JPEG, OK_BODY, PNG, WEBP, FakeSleep, Pipe, parse_multipart
 from tests.reliability._support import RawServer, Seen, http_response
 
 BODY = {"model": "m", "prompt": "p"}
@@ -36,21 +36,6 @@ def _fail_then_ok(failures: int, status: int = 503) -> Any:
         return False
 
     return behave
-
-
-class Pipe(io.RawIOBase):
-    """A readable, non-seekable stream (like a pipe or a socket file)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: Any) -> int:
-        chunk = self._data.read(len(buf))
-        buf[: len(chunk)] = chunk
-        return len(chunk)
 
 
 def _image_parts(seen: Seen) -> list[bytes]:
