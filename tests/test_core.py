@@ -170,6 +170,9 @@ async def test_connection_refused(closed_port: int) -> None:
     assert type(res.error) is APIConnectionError
     assert f"127.0.0.1:{closed_port}" in str(res.error)
     assert res.meta.status_code is None
+    # The aiohttp cause is kept for callers, without the traceback whose frames hold the key.
+    assert isinstance(res.error.__cause__, aiohttp.ClientConnectorError)
+    assert res.error.__cause__.__traceback__ is None
 
 
 async def test_redirects_are_not_followed_and_never_carry_the_key(server: Server) -> None:
