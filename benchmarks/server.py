@@ -283,7 +283,7 @@ async def serve_standin(response_bytes: int, watch_stdin: bool) -> None:
 async def serve_emulator(watch_stdin: bool) -> None:
     """Serve ``orq_async.testing.Emulator`` until told to stop."""
     try:
-        from orq_async.testing import Emulator  # type: ignore[attr-defined]
+        from orq_async.testing import Emulator
     except ImportError as exc:
         print(f"UNAVAILABLE the emulator cannot be imported: {exc}", flush=True)
         return
