@@ -44,3 +44,12 @@ def test_meta_defaults_and_equality_ignores_meta() -> None:
     assert Err(APIError(500, {}, "")).meta.status_code is None
     with pytest.raises(AttributeError):
         Ok(1).value = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bad", ["aGVs bG8=!!", "aGVsbG8", "!!!!", "aGVs\nbG8="])
+def test_image_decode_refuses_anything_but_strict_base64(bad: str) -> None:
+    from orq_async.models.response import ImageData
+
+    assert ImageData(b64_json="aGVsbG8=").decode() == b"hello"
+    with pytest.raises(ValueError, match="not valid base64"):
+        ImageData(b64_json=bad).decode()

@@ -6,7 +6,9 @@ Unknown fields are kept in each model's ``extra`` mapping; enum-like fields (``o
 
 from __future__ import annotations
 
+import base64
 import binascii
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +17,16 @@ import attrs
 __all__ = ["CreateImageEditResponseBody", "ImageData", "InputTokensDetails", "Usage"]
 
 _EMPTY: Mapping[str, Any] = {}
+
+if sys.version_info >= (3, 11):
+
+    def _strict_b64decode(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # strict_mode is new in 3.11; b64decode(validate=True) checks the alphabet first
+
+    def _strict_b64decode(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -35,7 +47,7 @@ class ImageData:
         if self.b64_json is None:
             raise ValueError("this image has no b64_json; download its url instead")
         try:
-            return binascii.a2b_base64(self.b64_json)
+            return _strict_b64decode(self.b64_json)
         except binascii.Error as exc:
             raise ValueError(f"b64_json is not valid base64: {exc}") from None
 
