@@ -8,12 +8,13 @@ structured leniently: unknown keys land in ``extra``, enum-like fields are plain
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -22,7 +23,9 @@ from orq_async.errors import Problem, SDKValidationError
 from orq_async.models import limits
 from orq_async.models.files import FileInput
 from orq_async.models.request import CreateImageEditRequestBody
-from orq_async.models.response import CreateImageEditResponseBody
+
+if TYPE_CHECKING:
+    from orq_async.models.response import CreateImageEditResponseBody
 
 __all__ = [
     "MODELLED_FIELDS",
@@ -320,8 +323,11 @@ def _response_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
     return factory
 
 
+_RESPONSE_MODULE = "orq_async.models.response"
+
+
 def _is_response_model(t: Any) -> bool:
-    return attrs.has(t) and t.__module__ == CreateImageEditResponseBody.__module__
+    return attrs.has(t) and t.__module__ == _RESPONSE_MODULE
 
 
 def _is_request_model(t: Any) -> bool:
@@ -337,7 +343,7 @@ def _is_literal(t: object) -> bool:
 
 
 def _make_converter() -> cattrs.Converter:
-    """Build the converter; called once, at import."""
+    """Build the converter; called once, at import (hooks are generated on first use)."""
     conv = cattrs.Converter(omit_if_default=True)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
@@ -354,8 +360,21 @@ def _make_converter() -> cattrs.Converter:
 
 
 _CONVERTER = _make_converter()
-_structure_request_hook = _CONVERTER.get_structure_hook(CreateImageEditRequestBody)
-_structure_response_hook = _CONVERTER.get_structure_hook(CreateImageEditResponseBody)
+
+
+@functools.cache
+def _request_hook() -> Hook:
+    """The request model's hook, generated on the first call (once), not at import."""
+    return _CONVERTER.get_structure_hook(CreateImageEditRequestBody)
+
+
+@functools.cache
+def _response_hook() -> tuple[type[CreateImageEditResponseBody], Hook]:
+    """The response model and its hook, imported and built on the first response (once): an
+    import of the operation does not pay for them."""
+    from orq_async.models.response import CreateImageEditResponseBody
+
+    return CreateImageEditResponseBody, _CONVERTER.get_structure_hook(CreateImageEditResponseBody)
 
 
 def to_plain(value: object) -> Any:
@@ -370,7 +389,7 @@ def structure_request(value: object) -> CreateImageEditRequestBody:
         SDKValidationError: listing every problem found, each with its path.
     """
     try:
-        body = _structure_request_hook(value, CreateImageEditRequestBody)
+        body = _request_hook()(value, CreateImageEditRequestBody)
     except _Invalid as exc:
         raise SDKValidationError(
             tuple(Problem(_format_path(p), m) for p, m in exc.problems)
@@ -385,13 +404,14 @@ def parse_response(data: object) -> CreateImageEditResponseBody:
     Raises:
         ValueError: the body does not match the schema; the message names the field.
     """
+    cls, hook = _response_hook()
     try:
-        body = _structure_response_hook(data, CreateImageEditResponseBody)
+        body = hook(data, cls)
     except _Invalid as exc:
         raise ValueError(
             "; ".join(str(Problem(_format_path(p), m)) for p, m in exc.problems)
         ) from None
-    assert isinstance(body, CreateImageEditResponseBody)
+    assert isinstance(body, cls)
     return body
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -33,15 +32,27 @@ Decoder = Callable[[int, "CIMultiDictProxy[str]", bytes], "Ok[Any] | OrqError"]
 _NO_HEADERS: Mapping[str, str] = {}
 
 
-@attrs.frozen
 class Attempt:
-    """What one attempt produced: a value or an error, and what the server said."""
+    """What one attempt produced: a value or an error, and what the server said.
 
-    outcome: Ok[Any] | OrqError
-    status: int | None = None
-    headers: Mapping[str, str] = _NO_HEADERS
-    connection_failed: bool = False
-    request_id: str | None = None  # from the headers, with the key redacted
+    A plain slotted class, not attrs: it is private, and import time counts (issue 5).
+    """
+
+    __slots__ = ("connection_failed", "headers", "outcome", "request_id", "status")
+
+    def __init__(
+        self,
+        outcome: Ok[Any] | OrqError,
+        status: int | None = None,
+        headers: Mapping[str, str] = _NO_HEADERS,
+        connection_failed: bool = False,
+        request_id: str | None = None,  # from the headers, with the key redacted
+    ) -> None:
+        self.outcome = outcome
+        self.status = status
+        self.headers = headers
+        self.connection_failed = connection_failed
+        self.request_id = request_id
 
     @property
     def retry_after(self) -> float | None:

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import IO, Any, cast
 
-import attrs
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
@@ -40,19 +39,27 @@ _HEAD = 12
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-@attrs.frozen
+Source = memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
+
+
 class FilePart:
     """One image file, inspected and ready to stream.
 
     ``source`` is bytes, a path, a binary file object with its start offset, or an async
     iterator; ``head`` holds bytes already taken from a source that cannot be rewound.
+    (Plain slotted classes here, not attrs: they are private, and import time counts.)
     """
 
-    filename: str
-    content_type: str
-    size: int | None
-    source: memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
-    head: bytes = b""
+    __slots__ = ("content_type", "filename", "head", "size", "source")
+
+    def __init__(
+        self, filename: str, content_type: str, size: int | None, source: Source, head: bytes = b""
+    ) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.size = size
+        self.source = source
+        self.head = head
 
     @property
     def replayable(self) -> bool:
@@ -271,15 +278,25 @@ def _part_head(boundary: str, name: str, filename: str | None, content_type: str
     return head + "\r\n"
 
 
-@attrs.frozen
 class EncodedBody:
     """A multipart body plan: byte segments and file parts, replayable per attempt."""
 
-    content_type: str
-    segments: tuple[bytes | FilePart, ...]
-    size: int | None
-    replayable: bool
-    upload_bytes: int | None
+    __slots__ = ("content_type", "replayable", "segments", "size", "upload_bytes")
+
+    def __init__(
+        self,
+        *,
+        content_type: str,
+        segments: tuple[bytes | FilePart, ...],
+        size: int | None,
+        replayable: bool,
+        upload_bytes: int | None,
+    ) -> None:
+        self.content_type = content_type
+        self.segments = segments
+        self.size = size
+        self.replayable = replayable
+        self.upload_bytes = upload_bytes
 
     def payload(self, progress: Progress | None = None) -> Payload:
         """A fresh aiohttp payload streaming this body (one per attempt).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDictProxy
 
@@ -19,9 +19,11 @@ from orq_async._wire import WireField, extra_wire_fields, wire_fields
 from orq_async.core import OrqCore
 from orq_async.errors import OrqError, Problem, ResponseValidationError, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
-from orq_async.models.response import CreateImageEditResponseBody
 from orq_async.options import RequestOptions
 from orq_async.result import Ok, Result
+
+if TYPE_CHECKING:
+    from orq_async.models.response import CreateImageEditResponseBody
 
 __all__ = ["OPERATION_ID", "PATH", "router_images_edits_create"]
 
