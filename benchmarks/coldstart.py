@@ -9,6 +9,7 @@ process's wall time is recorded too.
 
 from __future__ import annotations
 
+import compileall
 import json
 import subprocess
 import sys
@@ -115,6 +116,10 @@ def run_all(
     *, variants: Sequence[str], reps: int, cpu: int | None, log: Any = print
 ) -> dict[str, Any]:
     """Measure each variant ``reps`` times; return per-variant samples and the module diff."""
+    # Byte-compile the package as `pip install` does for a wheel: the environment may set
+    # PYTHONDONTWRITEBYTECODE, which would make every probe of an editable install recompile
+    # orq_async from source while the dependencies load from their installed bytecode.
+    compileall.compile_dir(str(ROOT / "orq_async"), quiet=1)
     names = [v for v in variants if available(v)]
     missing = [v for v in variants if v not in names]
     samples: dict[str, list[float]] = {n: [] for n in names}
