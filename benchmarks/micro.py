@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from orq_async._convert import parse_response, structure_request
+    from orq_async._files import prepare_files
     from orq_async._http import Attempt
-    from orq_async._multipart import encode_body, prepare_files
+    from orq_async._multipart import encode_body
     from orq_async._wire import wire_fields
     from orq_async.core import OrqCore
     from orq_async.result import Ok

@@ -1,267 +1,31 @@
-"""The multipart/form-data body: file inputs, content-type sniffing and streaming.
+"""The multipart/form-data body: layout and streaming of the parts.
 
 What goes on the wire (the WHATWG "multipart/form-data encoding algorithm", what browsers send
 and what web-standard parsers such as ``Request.formData()`` expect): names and filenames as raw
 UTF-8 inside quotes, with ``"`` escaped as ``%22``; CR or LF in a filename or content type is
-refused before sending. Text fields have no ``Content-Type``; JSON fields are marked
-``application/json``; each image is one ``image`` part whose type is sniffed from its bytes.
+refused earlier, by :mod:`orq_async._files`. Text fields have no ``Content-Type``; JSON fields
+are marked ``application/json``; each file is one part under its field's name.
 
-Files are streamed in chunks (never read whole). :func:`prepare_files` inspects every input
-once per call (magic bytes, size); :meth:`EncodedBody.payload` builds a fresh payload for each
-attempt, reopening paths and rewinding seekable file objects, so every attempt sends the same
-bytes. A non-seekable stream or an async iterable cannot be replayed: such a call is
-single-attempt (``EncodedBody.replayable`` is False).
+:func:`encode_body` lays the body out once per call; :meth:`EncodedBody.payload` builds a fresh
+payload for each attempt, so every attempt sends the same bytes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from typing import IO, Any, cast
+from collections.abc import Callable
 
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
+from orq_async._files import FilePart, NamedPart
 from orq_async._wire import WireField
-from orq_async.errors import Problem
-from orq_async.models import limits
-from orq_async.models.files import FileInput
 
-__all__ = ["EncodedBody", "FilePart", "NamedPart", "Progress", "encode_body", "prepare_files"]
+__all__ = ["EncodedBody", "Progress", "encode_body"]
 
-CHUNK = 256 * 1024
 Progress = Callable[[int, "int | None"], None]
 """Upload progress callback: ``(bytes_sent, total_bytes_or_None)``."""
-_HEAD = 12
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-
-
-Source = memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
-
-
-class FilePart:
-    """One image file, inspected and ready to stream.
-
-    ``source`` is bytes, a path, a binary file object with its start offset, or an async
-    iterator; ``head`` holds bytes already taken from a source that cannot be rewound.
-    (Plain slotted classes here, not attrs: they are private, and import time counts.)
-    """
-
-    __slots__ = ("content_type", "filename", "head", "size", "source")
-
-    def __init__(
-        self, filename: str, content_type: str, size: int | None, source: Source, head: bytes = b""
-    ) -> None:
-        self.filename = filename
-        self.content_type = content_type
-        self.size = size
-        self.source = source
-        self.head = head
-
-    @property
-    def replayable(self) -> bool:
-        """Whether the part can be sent again for a retry."""
-        return not self.head and not isinstance(self.source, AsyncIterator)
-
-    async def chunks(self) -> AsyncIterator[bytes | memoryview]:
-        """Yield the file's bytes; opens (and closes) a path, rewinds a seekable file."""
-        source = self.source
-        if isinstance(source, memoryview):
-            yield source
-            return
-        if self.head:
-            yield self.head
-        if isinstance(source, AsyncIterator):
-            async for chunk in source:
-                yield chunk
-            return
-        loop = asyncio.get_running_loop()
-        if isinstance(source, tuple):
-            fobj, start = source
-            if start >= 0:
-                fobj.seek(start)
-            while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
-                yield chunk
-            return
-        fobj = await _open_in_thread(source)
-        try:
-            while chunk := await loop.run_in_executor(None, fobj.read, CHUNK):
-                yield chunk
-        finally:
-            fobj.close()
-
-
-def _open_rb(path: os.PathLike[str]) -> IO[bytes]:
-    return open(path, "rb")
-
-
-def _close_opened(opening: asyncio.Future[IO[bytes]]) -> None:
-    if not opening.cancelled() and opening.exception() is None:
-        opening.result().close()
-
-
-async def _open_in_thread(path: os.PathLike[str]) -> IO[bytes]:
-    """Open ``path`` in a worker thread; if cancelled meanwhile, close what the thread opens.
-
-    A plain ``await run_in_executor(None, open, ...)`` cancelled while the thread is in
-    ``open()`` drops the file object it returns: a descriptor leaked until GC (ResourceWarning).
-    """
-    opening = asyncio.get_running_loop().run_in_executor(None, _open_rb, path)
-    try:
-        return await asyncio.shield(opening)
-    except asyncio.CancelledError:
-        opening.add_done_callback(_close_opened)
-        raise
-
-
-def _bad_header_value(value: str) -> bool:
-    return "\r" in value or "\n" in value
-
-
-def is_utf8(text: str) -> bool:
-    """Whether ``text`` can be sent as UTF-8 (a lone surrogate, e.g. from an undecodable file
-    name, cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _inspect_path(path: os.PathLike[str]) -> tuple[bytes, int]:
-    with open(path, "rb") as f:
-        head = f.read(_HEAD)
-        return head, os.fstat(f.fileno()).st_size
-
-
-def _inspect_fileobj(fobj: IO[bytes]) -> tuple[bytes, int, int | None]:
-    """Return (head, start, size) of a file object; start is -1 if it cannot seek."""
-    seekable = False
-    try:
-        seekable = fobj.seekable()
-    except (AttributeError, OSError, ValueError):
-        seekable = False
-    if not seekable:
-        return fobj.read(CHUNK) or b"", -1, None
-    start = fobj.tell()
-    end = fobj.seek(0, os.SEEK_END)
-    fobj.seek(start)
-    head = fobj.read(_HEAD)
-    fobj.seek(start)
-    return head, start, end - start
-
-
-async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
-    """Return (source, head, size, unrewindable-head) of one file content."""
-    if isinstance(content, (bytes, bytearray, memoryview)):
-        view = memoryview(content).cast("B")
-        return view, bytes(view[:_HEAD]), view.nbytes, b""
-    loop = asyncio.get_running_loop()
-    if isinstance(content, os.PathLike):
-        head, size = await loop.run_in_executor(None, _inspect_path, content)
-        return content, head, size, b""
-    if isinstance(content, AsyncIterable):
-        iterator = aiter(content)
-        taken = b""
-        async for chunk in iterator:
-            taken += chunk
-            if len(taken) >= _HEAD:
-                break
-        return iterator, taken, None, taken
-    fobj: IO[bytes] = content
-    inspected: tuple[bytes, int, int | None] = await loop.run_in_executor(
-        None, _inspect_fileobj, fobj
-    )
-    head, start, known = inspected
-    if start < 0:
-        return (fobj, -1), head, None, head
-    return (fobj, start), head, known, b""
-
-
-def _default_name(content: Any, content_type: str, stem: str) -> str:
-    name = getattr(content, "name", None) if not isinstance(content, os.PathLike) else content
-    if isinstance(name, (str, os.PathLike)):
-        base = os.path.basename(os.fspath(name))
-        if base:
-            return str(base)
-    return f"{stem}.{_EXT.get(content_type, 'bin')}"
-
-
-async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | str:
-    """Inspect one file input; return the part or why it cannot be sent."""
-    filename: str | None = None
-    content_type: str | None = None
-    content = item
-    if isinstance(item, FileInput):
-        filename, content, content_type = item.filename, item.content, item.content_type
-    elif isinstance(item, tuple):
-        filename, content = item[0], item[1]
-        content_type = item[2] if len(item) == 3 else None
-    try:
-        source, head, size, taken = await _inspect(content)
-    except OSError as exc:
-        what = os.fspath(content) if isinstance(content, os.PathLike) else type(content).__name__
-        return f"cannot read {what}: {exc.strerror or exc}"
-    except (TypeError, ValueError, AttributeError) as exc:
-        return f"cannot read the image ({type(content).__name__}): {exc}"
-    if not isinstance(cast("object", head), bytes):  # a file opened in text mode
-        return "the file must be opened in binary mode ('rb')"
-    sniffed = limits.sniff_image_type(head)
-    if images_only:
-        if sniffed is None:
-            return "not a PNG, JPEG or WebP image (by its first bytes)"
-        if size is not None and size > limits.MAX_IMAGE_BYTES:
-            limit = limits.MAX_IMAGE_BYTES
-            return f"{size} bytes; each image must be at most {limit} bytes (50 MiB)"
-    sniffed = sniffed or "application/octet-stream"
-    filename = filename if filename is not None else _default_name(content, sniffed, stem)
-    content_type = content_type or sniffed
-    named: tuple[tuple[str, object], ...] = (("filename", filename), ("content type", content_type))
-    for what, text in named:
-        if not isinstance(text, str):  # a FileInput's fields are not type-checked before this
-            return f"the {what} must be a str, got {type(text).__name__}"
-        if _bad_header_value(text):
-            return f"the {what} contains CR or LF"
-        if not text.isascii() and not is_utf8(text):
-            return f"the {what} is not valid Unicode (a lone surrogate: an undecodable file name?)"
-    return FilePart(filename, content_type, size, source, taken)
-
-
-NamedPart = tuple[str, "FilePart | str"]
-"""A file part (or a URL/text sent under a file field's name) with its part name."""
-
-
-async def prepare_files(
-    name: str, value: Any, *, images_only: bool = True, path: str | None = None
-) -> tuple[list[NamedPart], list[Problem]]:
-    """Inspect a file field's value (one input or a list): return named parts, and problems.
-
-    Args:
-        name: the part name (``image``, or an extra file's name such as ``mask``).
-        value: one input or a list of inputs, already type-checked.
-        images_only: require PNG/JPEG/WebP of at most 50 MiB (the ``image`` field's rule).
-        path: the field's path in problems, default ``name``.
-    """
-    if value is None:
-        return [], []
-    many = isinstance(value, list)
-    items: Sequence[Any] = value if many else [value]
-    where = path or name
-    out: list[NamedPart] = []
-    problems: list[Problem] = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            out.append((name, item))
-            continue
-        part = await _prepare_one(item, name, images_only)
-        if isinstance(part, str):
-            problems.append(Problem(f"{where}[{i}]" if many else where, part))
-        else:
-            out.append((name, part))
-    return out, problems
 
 
 def _quote(name: str) -> str:

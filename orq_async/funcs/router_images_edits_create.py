@@ -14,7 +14,8 @@ from orq_async._convert import (
     parse_response,
     structure_request,
 )
-from orq_async._multipart import encode_body, prepare_files
+from orq_async._files import prepare_files
+from orq_async._multipart import encode_body
 from orq_async._wire import WireField, extra_wire_fields, wire_fields
 from orq_async.core import OrqCore
 from orq_async.errors import OrqError, Problem, ResponseValidationError, SDKValidationError
