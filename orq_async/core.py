@@ -35,8 +35,9 @@ class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain HTTP to a host that is not loopback."""
 
 
-def _has_crlf(value: str) -> bool:
-    return "\r" in value or "\n" in value or "\0" in value
+def _has_crlf(value: object) -> bool:
+    """True for a non-str too: either way the value cannot be a header value."""
+    return not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value
 
 
 def _is_loopback(host: str | None) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import attrs
 
@@ -41,8 +41,6 @@ __all__ = [
     "run_after",
     "run_before_request",
 ]
-
-T = TypeVar("T")
 
 
 @attrs.frozen

@@ -99,6 +99,8 @@ async def test_failing_key_provider_is_an_unexpected_client_error(server: Server
         ({}, RequestOptions(headers={"Authorization": "Bearer other"}), "api_key"),
         ({}, RequestOptions(server_url="ftp://example.com"), "absolute http"),
         ({}, RequestOptions(server_url="not a url"), "server_url"),
+        ({}, RequestOptions(headers={"X-Count": 5}), "X-Count"),  # type: ignore[dict-item]
+        ({"api_key": 12345}, None, "API key"),
     ],
 )
 async def test_requests_that_cannot_be_built(
