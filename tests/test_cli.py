@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,3 +179,14 @@ def test_progress_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> N
     quiet = run(*args[3:])
     assert quiet.returncode == 0
     assert quiet.stderr == ""
+
+
+def test_the_readme_emulator_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's emulator snippet, executed as written (from examples/, beside mug.png)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The local emulator", 1)[1]
+    code = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    monkeypatch.chdir(ROOT / "examples")
+    asyncio.run(namespace["test_my_integration"]())  # type: ignore[operator]
