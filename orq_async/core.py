@@ -40,6 +40,14 @@ def _has_crlf(value: object) -> bool:
     return not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value
 
 
+def _unsafe_header(headers: Mapping[str, object], where: str) -> InvalidRequestError | None:
+    """The error for the first header whose name or value cannot be sent, if any."""
+    for name, value in headers.items():
+        if _has_crlf(name) or _has_crlf(value):
+            return InvalidRequestError(f"header {name!r}{where} must be a str without CR/LF")
+    return None
+
+
 def _is_loopback(host: str | None) -> bool:
     if host in (None, "localhost"):
         return True
@@ -179,15 +187,12 @@ class OrqCore:
         return timeout
 
     async def _headers(self, extra: Mapping[str, str]) -> dict[str, str] | OrqError:
-        headers = dict(self._base_headers)
-        for name, value in extra.items():
-            if _has_crlf(name) or _has_crlf(value):
-                return InvalidRequestError(
-                    f"header {name!r}: the value must be a str without CR/LF"
-                )
-            if name.lower() == "authorization":
-                return InvalidRequestError("set the API key with api_key, not a header")
-            headers[name] = value
+        unsafe = _unsafe_header(extra, "")
+        if unsafe is not None:
+            return unsafe
+        if any(name.lower() == "authorization" for name in extra):
+            return InvalidRequestError("set the API key with api_key, not a header")
+        headers = {**self._base_headers, **extra}
         if _has_crlf(self.user_agent):
             return InvalidRequestError("user_agent contains CR or LF")
         key = self._api_key
@@ -253,6 +258,9 @@ class OrqCore:
                 changed = await run_before_request(hooks, ctx, headers)
                 if isinstance(changed, OrqError):
                     return Attempt(changed)
+                unsafe = _unsafe_header(changed, " set by a hook")
+                if unsafe is not None:
+                    return Attempt(unsafe)
                 sent = changed
             if log is not None:
                 log_send(log, url, number, body, sent)
