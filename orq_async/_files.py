@@ -4,17 +4,26 @@
 type, the size when it is known) and returns :class:`FilePart` values that stream the same
 bytes on every attempt: paths are reopened, seekable file objects rewound to where they stood.
 A non-seekable stream or an async iterable cannot be replayed (``FilePart.replayable`` is
-False), which makes the call single-attempt. Files are never read whole into memory.
+False), which makes the call single-attempt. Files are never read whole into memory, except a
+regular file whose size the system reports as 0 (procfs, some FUSE mounts): it is read at
+inspection (at most 50 MiB) so that the body announces its true length.
+
+Only regular files are accepted as paths: they are opened non-blocking and checked with
+``fstat`` before any read, so a FIFO, a device or a socket is refused at once instead of
+blocking a thread forever. While streaming, a file never sends more bytes than it announced,
+and one that shrank, grew, vanished or raised ends the call with :class:`InputStreamError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import IO, Any, cast
 
-from orq_async.errors import Problem
+from orq_async._guards import text_problem
+from orq_async.errors import InputStreamError, Problem
 from orq_async.models import limits
 from orq_async.models.files import FileInput
 
@@ -36,7 +45,7 @@ class FilePart:
     (Plain slotted classes here, not attrs: they are private, and import time counts.)
     """
 
-    __slots__ = ("content_type", "filename", "head", "size", "source")
+    __slots__ = ("content_type", "field", "filename", "head", "size", "source")
 
     def __init__(
         self, filename: str, content_type: str, size: int | None, source: Source, head: bytes = b""
@@ -46,6 +55,7 @@ class FilePart:
         self.size = size
         self.source = source
         self.head = head
+        self.field = "image"  # where problems point (``image[0]``), set by prepare_files
 
     @property
     def replayable(self) -> bool:
@@ -53,7 +63,31 @@ class FilePart:
         return not self.head and not isinstance(self.source, AsyncIterator)
 
     async def chunks(self) -> AsyncIterator[bytes | memoryview]:
-        """Yield the file's bytes; opens (and closes) a path, rewinds a seekable file."""
+        """Yield exactly the announced bytes; opens (and closes) a path, rewinds a file.
+
+        Raises:
+            InputStreamError: the source failed, or does not hold the announced size.
+        """
+        sent = 0
+        try:
+            async for chunk in self._raw_chunks():
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise self._error(f"yielded {type(chunk).__name__}, expected bytes")
+                sent += len(chunk)
+                if self.size is not None and sent > self.size:
+                    raise self._error(f"grew while it was sent (announced {self.size} bytes)")
+                yield chunk
+        except InputStreamError:
+            raise
+        except Exception as exc:
+            raise self._error(f"could not be read while it was sent: {exc}") from exc
+        if self.size is not None and sent < self.size:
+            raise self._error(f"shrank while it was sent ({sent} of {self.size} bytes)")
+
+    def _error(self, what: str) -> InputStreamError:
+        return InputStreamError((Problem(self.field, f"{self.filename!r} {what}"),))
+
+    async def _raw_chunks(self) -> AsyncIterator[bytes | memoryview]:
         source = self.source
         if isinstance(source, memoryview):
             yield source
@@ -80,8 +114,31 @@ class FilePart:
             fobj.close()
 
 
+class UnsendableFileError(OSError):
+    """A path that cannot be sent: not a regular file, or of unknown and excessive size."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
 def _open_rb(path: os.PathLike[str]) -> IO[bytes]:
-    return open(path, "rb")
+    """Open a regular file for reading without ever blocking on a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise UnsendableFileError(f"{os.fspath(path)} is {kind}, not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _close_opened(opening: asyncio.Future[IO[bytes]]) -> None:
@@ -103,24 +160,19 @@ async def _open_in_thread(path: os.PathLike[str]) -> IO[bytes]:
         raise
 
 
-def _bad_header_value(value: str) -> bool:
-    return "\r" in value or "\n" in value
-
-
-def is_utf8(text: str) -> bool:
-    """Whether ``text`` can be sent as UTF-8 (a lone surrogate, e.g. from an undecodable file
-    name, cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _inspect_path(path: os.PathLike[str]) -> tuple[bytes, int]:
-    with open(path, "rb") as f:
-        head = f.read(_HEAD)
-        return head, os.fstat(f.fileno()).st_size
+def _inspect_path(path: os.PathLike[str]) -> tuple[bytes, int, bytes | None]:
+    """Return (head, size, whole): ``whole`` holds the content of a file reporting size 0."""
+    with _open_rb(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:  # procfs, FUSE: the size is unknown, so read what the file really holds
+            whole = f.read(limits.MAX_IMAGE_BYTES + 1)
+            if len(whole) > limits.MAX_IMAGE_BYTES:
+                raise UnsendableFileError(
+                    f"{os.fspath(path)} reports size 0 but holds more than "
+                    f"{limits.MAX_IMAGE_BYTES} bytes"
+                )
+            return whole[:_HEAD], len(whole), whole
+        return f.read(_HEAD), size, None
 
 
 def _inspect_fileobj(fobj: IO[bytes]) -> tuple[bytes, int, int | None]:
@@ -147,7 +199,9 @@ async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
         return view, bytes(view[:_HEAD]), view.nbytes, b""
     loop = asyncio.get_running_loop()
     if isinstance(content, os.PathLike):
-        head, size = await loop.run_in_executor(None, _inspect_path, content)
+        head, size, whole = await loop.run_in_executor(None, _inspect_path, content)
+        if whole is not None:
+            return memoryview(whole), head, size, b""
         return content, head, size, b""
     if isinstance(content, AsyncIterable):
         iterator = aiter(content)
@@ -188,6 +242,8 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
         content_type = item[2] if len(item) == 3 else None
     try:
         source, head, size, taken = await _inspect(content)
+    except UnsendableFileError as exc:
+        return str(exc)
     except OSError as exc:
         what = os.fspath(content) if isinstance(content, os.PathLike) else type(content).__name__
         return f"cannot read {what}: {exc.strerror or exc}"
@@ -209,10 +265,9 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
     for what, text in named:
         if not isinstance(text, str):  # a FileInput's fields are not type-checked before this
             return f"the {what} must be a str, got {type(text).__name__}"
-        if _bad_header_value(text):
-            return f"the {what} contains CR or LF"
-        if not text.isascii() and not is_utf8(text):
-            return f"the {what} is not valid Unicode (a lone surrogate: an undecodable file name?)"
+        problem = text_problem(text)
+        if problem is not None:
+            return f"the {what} {problem}"
     return FilePart(filename, content_type, size, source, taken)
 
 
@@ -243,8 +298,10 @@ async def prepare_files(
             out.append((name, item))
             continue
         part = await _prepare_one(item, name, images_only)
+        field = f"{where}[{i}]" if many else where
         if isinstance(part, str):
-            problems.append(Problem(f"{where}[{i}]" if many else where, part))
+            problems.append(Problem(field, part))
         else:
+            part.field = field
             out.append((name, part))
     return out, problems

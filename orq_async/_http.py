@@ -1,91 +1,116 @@
-"""One HTTP attempt and the classification of its outcome; no retry logic here."""
+"""One HTTP attempt, I/O only: send the body, read a bounded response, report what happened.
+
+:func:`send_once` returns the raw status, headers and (decoded) body bytes, or a
+:class:`TransportFailure` holding the error; it never raises but for cancellation. Whether to
+retry, which error class a status maps to, and decoding the JSON are pure steps elsewhere
+(:mod:`orq_async._classify`, the operation's decoder).
+
+Bounded by construction: the response is read up to ``max_response_bytes`` (after
+decompression, which is done here with a bounded ``zlib`` so a 250 KiB bomb cannot inflate to
+256 MiB), a ``Content-Length`` above the cap is refused before any of the body is read, and an
+encoding other than gzip/deflate is refused (the client only advertises those two).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from collections.abc import Callable, Mapping
-from typing import Any
+import zlib
+from collections.abc import Mapping
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from orq_async._multipart import EncodedBody, Progress
+from orq_async._redact import Redactor
 from orq_async.errors import (
     APIConnectionError,
     APITimeoutError,
     InvalidRequestError,
     OrqError,
+    ResponseTooLargeError,
     UnexpectedClientError,
-    api_error_for_status,
 )
-from orq_async.result import Err, Ok, ResponseMeta, Result
-from orq_async.retries import parse_retry_after
 
-__all__ = ["Attempt", "Decoder", "send_once"]
+__all__ = ["ACCEPT_ENCODING", "RawResponse", "TransportFailure", "send_once"]
 
-Decoder = Callable[[int, "CIMultiDictProxy[str]", bytes], "Ok[Any] | OrqError"]
-"""Turns a 2XX response (status, headers, body) into ``Ok(value)`` or an error."""
-
-_NO_HEADERS: Mapping[str, str] = {}
+ACCEPT_ENCODING = "gzip, deflate"
+_READ_CHUNK = 64 * 1024
 
 
-class Attempt:
-    """What one attempt produced: a value or an error, and what the server said.
+class RawResponse:
+    """What the server sent: status, headers and the body bytes (decoded, within the cap)."""
 
-    A plain slotted class, not attrs: it is private, and import time counts (issue 5).
-    """
+    __slots__ = ("body", "headers", "status")
 
-    __slots__ = ("connection_failed", "headers", "outcome", "request_id", "status")
-
-    def __init__(
-        self,
-        outcome: Ok[Any] | OrqError,
-        status: int | None = None,
-        headers: Mapping[str, str] = _NO_HEADERS,
-        connection_failed: bool = False,
-        request_id: str | None = None,  # from the headers, with the key redacted
-    ) -> None:
-        self.outcome = outcome
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.status = status
         self.headers = headers
-        self.connection_failed = connection_failed
-        self.request_id = request_id
-
-    @property
-    def retry_after(self) -> float | None:
-        """Seconds the server asked to wait, if it did."""
-        return parse_retry_after(self.headers) if self.headers else None
-
-    def should_retry(self, codes: Callable[[int], bool], connection_errors: bool) -> bool:
-        """Retry a listed non-2XX status, or a connection failure when those are retried."""
-        if self.connection_failed:
-            return connection_errors
-        return self.status is not None and not 200 <= self.status < 300 and codes(self.status)
-
-    def to_result(self, attempts: int) -> Result[Any, OrqError]:
-        """The final Result, with the transport facts in ``meta``."""
-        meta = ResponseMeta(
-            status_code=self.status,
-            headers=self.headers,
-            request_id=self.request_id,
-            attempts=attempts,
-        )
-        if isinstance(self.outcome, Ok):
-            return Ok(self.outcome.value, meta=meta)
-        return Err(self.outcome, meta=meta)
+        self.body = body
 
 
-def _bare(exc: BaseException) -> BaseException:
-    """The exception without its traceback: its frames' locals hold the request headers (and
-    so the key), which crash reporters that capture locals would otherwise see."""
-    return exc.with_traceback(None)
+class TransportFailure:
+    """No usable response: the error, and whether it is a connection-type (retryable) one."""
+
+    __slots__ = ("connection", "error", "timed_out")
+
+    def __init__(self, error: OrqError, *, connection: bool = False) -> None:
+        self.error = error
+        self.connection = connection
+        self.timed_out = isinstance(error, APITimeoutError)
 
 
-def _redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "[REDACTED]") if secret and secret in text else text
+class _TooLarge(Exception):
+    pass
+
+
+class _BadEncoding(Exception):
+    pass
+
+
+def _decompressor(encoding: str, first: bytes) -> zlib._Decompress:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate.
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
+    return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+
+async def _read_body(resp: aiohttp.ClientResponse, cap: int | None) -> bytes:
+    """The body within ``cap`` bytes after decoding; raises _TooLarge or _BadEncoding."""
+    length = resp.content_length
+    if cap is not None and length is not None and length > cap:
+        raise _TooLarge
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        if length is not None:  # the parser stops at Content-Length, itself within the cap
+            return await resp.read()
+    elif encoding not in ("gzip", "x-gzip", "deflate"):
+        raise _BadEncoding(f"the server sent Content-Encoding {encoding!r}, which is not supported")
+    out = bytearray()
+    decoder: zlib._Decompress | None = None
+    async for received in resp.content.iter_chunked(_READ_CHUNK):
+        chunk = received
+        if encoding not in ("", "identity"):
+            if decoder is None:
+                decoder = _decompressor(encoding, received)
+            room = 0 if cap is None else cap - len(out) + 1
+            try:
+                chunk = decoder.decompress(received, room)
+            except zlib.error as exc:
+                raise _BadEncoding(f"the {encoding} response body is corrupt: {exc}") from None
+        out += chunk
+        if cap is not None and len(out) > cap:
+            raise _TooLarge
+    if decoder is not None and not decoder.eof:
+        raise _BadEncoding(f"the {encoding} response body is truncated")
+    return bytes(out)
+
+
+def _cancelled_by_caller() -> bool:
+    """Whether the current task was cancelled by someone (not by a closing session)."""
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    # Python 3.10 cannot tell (no Task.cancelling): every cancellation counts as deliberate.
+    return cancelling is None or cancelling() > 0
 
 
 async def send_once(
@@ -94,84 +119,71 @@ async def send_once(
     headers: Mapping[str, str],
     body: EncodedBody,
     timeout: aiohttp.ClientTimeout,
-    decode: Decoder,
-    *,
-    secret: str | None,
-    attempt: int,
-    log: logging.Logger | None = None,
+    max_bytes: int | None,
+    redactor: Redactor,
     progress: Progress | None = None,
-) -> Attempt:
-    """Send the request once and classify what happened; never raises but for cancellation."""
-    started = time.perf_counter()
+) -> RawResponse | TransportFailure:
+    """Send the request once; never raises but for a caller's cancellation."""
+    payload = body.payload(progress)
     try:
         async with session.post(
             url,
-            data=body.payload(progress),
+            data=payload,
             headers=headers,
             timeout=timeout,
             allow_redirects=False,
+            auto_decompress=False,
         ) as resp:
-            raw = await resp.read()
-            status, rheaders = resp.status, resp.headers
-    except asyncio.TimeoutError as exc:  # not the builtin on Python 3.10
+            try:
+                raw = await _read_body(resp, max_bytes)
+            except _TooLarge:
+                resp.close()  # stop reading at once; the connection is not reused
+                assert max_bytes is not None
+                return TransportFailure(ResponseTooLargeError(resp.status, resp.headers, max_bytes))
+            except _BadEncoding as exc:
+                resp.close()
+                return TransportFailure(APIConnectionError(str(exc)), connection=True)
+            return RawResponse(resp.status, resp.headers, raw)
+    except asyncio.CancelledError:
+        if payload.input_error is not None or not session.closed or _cancelled_by_caller():
+            raise
+        error: OrqError = APIConnectionError("the core was closed while this call was in flight")
+        return TransportFailure(error)
+    except Exception as exc:
+        if payload.input_error is not None:  # the caller's source failed, not the network
+            return TransportFailure(payload.input_error)
+        return _failure(exc, url, timeout, redactor)
+
+
+def _failure(
+    exc: Exception, url: URL, timeout: aiohttp.ClientTimeout, redactor: Redactor
+) -> TransportFailure:
+    """Classify an exception of the transport; its text and chain are kept free of the key."""
+    error: OrqError
+    connection = True
+    if isinstance(exc, asyncio.TimeoutError):  # not the builtin TimeoutError on Python 3.10
         if isinstance(exc, aiohttp.ServerTimeoutError) and timeout.sock_read is not None:
-            message = f"the server sent nothing for {timeout.sock_read} s after the request"
+            message = f"the server sent nothing for {timeout.sock_read:g} s after the request"
         else:
-            message = f"no complete response within {timeout.total} s"
-        error: OrqError = APITimeoutError(message)
-        error.__cause__ = _bare(exc)
-        return _failed(log, error, started, url, attempt, connection_failed=True)
-    except aiohttp.ClientConnectorError as exc:
-        # The aiohttp exception stays reachable as __cause__ (e.g. a certificate error).
+            message = f"no complete response within {timeout.total:g} s"
+        error = APITimeoutError(message)
+    elif isinstance(exc, (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError)):
+        error, connection = InvalidRequestError(f"invalid URL: {exc}"), False
+    elif isinstance(exc, aiohttp.ClientConnectorError):
         where = "the proxy " if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
         error = APIConnectionError(f"cannot connect to {where}{exc.host}:{exc.port}: {exc}")
-        error.__cause__ = _bare(exc)
-        return _failed(log, error, started, url, attempt, connection_failed=True)
-    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-        error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {exc!s}")
-        error.__cause__ = _bare(exc)
-        return _failed(log, error, started, url, attempt, connection_failed=True)
-    except (aiohttp.InvalidURL, aiohttp.InvalidUrlClientError) as exc:
-        return _failed(log, InvalidRequestError(f"invalid URL: {exc}"), started, url, attempt)
-    except Exception as exc:  # anything else is a bug to surface, not to raise into the caller
-        error = UnexpectedClientError(f"unexpected {type(exc).__name__} while sending")
-        error.__cause__ = _bare(exc)
-        return _failed(log, error, started, url, attempt)
-    if log is not None:
-        elapsed = (time.perf_counter() - started) * 1000
-        log.debug(
-            "POST %s attempt %d -> %d (%d bytes) in %.1f ms",
-            url,
-            attempt,
-            status,
-            len(raw),
-            elapsed,
+    elif isinstance(exc, aiohttp.ClientError) and "Connector is closed" in str(exc):
+        error, connection = APIConnectionError("the core was closed while this call waited"), False
+    elif isinstance(
+        exc, (aiohttp.ClientError, OSError, aiohttp.http_exceptions.HttpProcessingError)
+    ):
+        # Malformed HTTP (bad status line, bad chunking, ...) is a server or network fault.
+        detail = redactor.text(str(exc)) or type(exc).__name__
+        error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {detail}")
+    else:  # anything else is a bug to surface, not to raise into the caller
+        error, connection = (
+            UnexpectedClientError(f"unexpected {type(exc).__name__} while sending"),
+            False,
         )
-    # Whatever text reaches a repr or a message is redacted, however the server echoes the key.
-    request_id = rheaders.get("x-request-id") or rheaders.get("request-id")
-    request_id = None if request_id is None else _redact(request_id, secret)
-    if 200 <= status < 300:
-        outcome = decode(status, rheaders, raw)
-        if isinstance(outcome, OrqError) and secret and secret in outcome.message:
-            outcome.message = _redact(outcome.message, secret)
-            outcome.args = (outcome.message,)
-        return Attempt(outcome, status, rheaders, request_id=request_id)
-    text = _redact(raw.decode("utf-8", "replace"), secret)
-    error_cls = api_error_for_status(status)
-    error = error_cls(status, rheaders, text, request_id=request_id)
-    return Attempt(error, status, rheaders, request_id=request_id)
-
-
-def _failed(
-    log: logging.Logger | None,
-    error: OrqError,
-    started: float,
-    url: URL,
-    attempt: int,
-    *,
-    connection_failed: bool = False,
-) -> Attempt:
-    if log is not None:
-        elapsed = (time.perf_counter() - started) * 1000
-        log.debug("POST %s attempt %d failed in %.1f ms: %r", url, attempt, elapsed, error)
-    return Attempt(error, connection_failed=connection_failed)
+    error.__cause__ = redactor.exception(exc)
+    return TransportFailure(error, connection=connection)

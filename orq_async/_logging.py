@@ -12,6 +12,7 @@ from tenacity import RetryCallState
 from yarl import URL
 
 from orq_async._multipart import EncodedBody
+from orq_async._redact import REDACTED, redact_headers
 from orq_async.result import Ok, Result
 
 __all__ = ["debug_logger_from_env", "log_result", "log_send", "retry_logger"]
@@ -31,10 +32,6 @@ def debug_logger_from_env() -> logging.Logger:
     return logger
 
 
-def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("[REDACTED]" if k.lower() == "authorization" else v) for k, v in headers.items()}
-
-
 def log_send(
     log: logging.Logger, url: URL, attempt: int, body: EncodedBody, headers: Mapping[str, str]
 ) -> None:
@@ -47,7 +44,7 @@ def log_send(
         "unknown" if body.size is None else body.size,
         files,
         "unknown" if body.upload_bytes is None else body.upload_bytes,
-        _safe_headers(headers),
+        redact_headers(headers, REDACTED),
     )
 
 

@@ -21,6 +21,7 @@ from aiohttp.payload import Payload
 
 from orq_async._files import FilePart, NamedPart
 from orq_async._wire import WireField
+from orq_async.errors import InputStreamError, Problem
 
 __all__ = ["EncodedBody", "Progress", "encode_body"]
 
@@ -62,7 +63,7 @@ class EncodedBody:
         self.replayable = replayable
         self.upload_bytes = upload_bytes
 
-    def payload(self, progress: Progress | None = None) -> Payload:
+    def payload(self, progress: Progress | None = None) -> _BodyPayload:
         """A fresh aiohttp payload streaming this body (one per attempt).
 
         Args:
@@ -114,9 +115,15 @@ def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
 
 
 class _BodyPayload(Payload):
-    """Streams an :class:`EncodedBody`; files are opened inside ``write`` and closed there."""
+    """Streams an :class:`EncodedBody`; files are opened inside ``write`` and closed there.
+
+    aiohttp reports any exception raised while writing as a connection failure; a failure of
+    the caller's own sources is kept in ``input_error`` so the core can tell it apart (it is
+    the caller's input: never retried, never a network error).
+    """
 
     _autoclose = True
+    input_error: InputStreamError | None = None
 
     def __init__(self, body: EncodedBody, progress: Progress | None) -> None:
         super().__init__(body, content_type=body.content_type)
@@ -129,20 +136,34 @@ class _BodyPayload(Payload):
         raise TypeError("a streamed multipart body cannot be decoded to text")
 
     async def write(self, writer: AbstractStreamWriter) -> None:
-        """Write every segment, streaming files chunk by chunk."""
-        progress, total, sent = self._progress, self._size, 0
+        """Write every segment, streaming files chunk by chunk (never past their size)."""
+        try:
+            await self._write(writer)
+        except InputStreamError as exc:
+            self.input_error = exc
+            raise
+
+    async def _write(self, writer: AbstractStreamWriter) -> None:
+        progress, sent = self._progress, 0
         for segment in self._body.segments:
             if isinstance(segment, bytes):
                 await writer.write(segment)
-                sent += len(segment)
                 if progress is not None:
-                    progress(sent, total)
+                    sent += len(segment)
+                    self._report(progress, sent)
                 continue
             async for chunk in segment.chunks():
                 await writer.write(chunk)
                 if progress is not None:
                     sent += len(chunk)
-                    progress(sent, total)
+                    self._report(progress, sent)
+
+    def _report(self, progress: Progress, sent: int) -> None:
+        try:
+            progress(sent, self._size)
+        except Exception as exc:
+            problem = Problem("options.upload_progress", f"raised {type(exc).__name__}: {exc}")
+            raise InputStreamError((problem,)) from exc
 
     async def write_with_length(
         self, writer: AbstractStreamWriter, content_length: int | None

@@ -1,4 +1,13 @@
-"""``OrqCore``: configuration, the aiohttp session's lifecycle and the one request pipeline."""
+"""``OrqCore``: configuration, the aiohttp session's lifecycle and the one request pipeline.
+
+The pipeline of :meth:`OrqCore.send`, for a call an operation has prepared::
+
+    plan = resolve(settings, options)          pure, cached for the default options
+    gate (cooldown, adaptive slot)             orq_async.throttle
+    retries( send_once  →  classify )          I/O only, then pure
+    decode once                                the operation's decoder
+    hooks, logging                             → Result
+"""
 
 from __future__ import annotations
 
@@ -6,46 +15,71 @@ import asyncio
 import ipaddress
 import logging
 import os
+import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiohttp
-from yarl import URL
 
 from orq_async import __version__
-from orq_async._http import Attempt, Decoder, send_once
+from orq_async._classify import Attempt, classify
+from orq_async._guards import check_count, check_milliseconds, text_problem
+from orq_async._http import send_once
 from orq_async._logging import debug_logger_from_env, log_result, log_send, retry_logger
 from orq_async._multipart import EncodedBody
-from orq_async.errors import InvalidRequestError, OrqError, UnexpectedClientError
+from orq_async._plan import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    CallPlan,
+    Settings,
+    header_problem,
+    resolve,
+    reusable,
+)
+from orq_async._redact import Redactor
+from orq_async.errors import (
+    InvalidRequestError,
+    OrqError,
+    ResponseValidationError,
+    UnexpectedClientError,
+)
 from orq_async.hooks import HookContext, Hooks, run_after, run_before_request
-from orq_async.options import UNSET, RequestOptions
-from orq_async.result import Err, Result
-from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_codes_matcher, run_with_retries
+from orq_async.options import RequestOptions
+from orq_async.result import NO_META, Err, Ok, ResponseMeta, Result
+from orq_async.retries import SAFE_DEFAULT, RetryConfig, run_with_retries
 
-__all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore"]
+__all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore", "Operation"]
 
 DEFAULT_SERVER_URL = "https://my.orq.ai"
 ApiKey = str | Callable[[], Awaitable[str]]
 """An API key, or an async callable returning the current one (for rotating keys)."""
+
+T = TypeVar("T")
 
 
 class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain HTTP to a host that is not loopback."""
 
 
-def _has_crlf(value: object) -> bool:
-    """True for a non-str too: either way the value cannot be a header value."""
-    return not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value
+class Operation(Generic[T]):
+    """What the core needs to know of an operation: its id, path and response decoder.
 
+    ``decode(status, headers, body)`` turns a 2XX body into the value or a
+    :class:`~orq_async.errors.ResponseValidationError`; it runs once per call.
+    """
 
-def _unsafe_header(headers: Mapping[str, object], where: str) -> InvalidRequestError | None:
-    """The error for the first header whose name or value cannot be sent, if any."""
-    for name, value in headers.items():
-        if _has_crlf(name) or _has_crlf(value):
-            return InvalidRequestError(f"header {name!r}{where} must be a str without CR/LF")
-    return None
+    __slots__ = ("decode", "operation_id", "path")
+
+    def __init__(
+        self,
+        operation_id: str,
+        path: str,
+        decode: Callable[[int, Any, bytes], T | ResponseValidationError],
+    ) -> None:
+        self.operation_id = operation_id
+        self.path = path
+        self.decode = decode
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -63,9 +97,9 @@ class OrqCore:
     Args:
         api_key: the key, or an async callable returning it; default ``ORQ_API_KEY``. With no
             key, no ``Authorization`` header is sent (fine for the local emulator).
-        server_url: base URL, default ``https://my.orq.ai``.
+        server_url: base URL, default ``https://my.orq.ai`` (no ``user:password@``).
         timeout_ms: per-attempt timeout in milliseconds (default 600 000), upload included;
-            None for none.
+            ``None`` for none. Clipped to what is left of the retry budget.
         read_timeout_ms: the longest silence allowed while waiting for the response, counted
             from when the body has been sent (aiohttp's ``sock_read``); None (default) for
             none. Unlike ``timeout_ms`` it never cuts a slow but progressing upload.
@@ -73,15 +107,23 @@ class OrqCore:
             (429 only: the operation is a paid, non-idempotent POST).
         user_agent: the ``User-Agent`` header.
         session: a caller-owned ``aiohttp.ClientSession``, used as given and never closed.
-        limit: the connection pool's total limit (own session only).
+        limit: the connection pool's total limit (own session only); ``None`` for none.
         limit_per_host: the pool's per-host limit, 0 for none (own session only).
         sleep: how retry waits sleep; inject a fake in tests.
         hooks: :class:`~orq_async.hooks.Hooks` to run in the pipeline (also ``core.hooks``).
         debug_logger: where to log the pipeline at DEBUG; default the ``orq_async`` logger,
             which ``ORQ_DEBUG=1`` switches on (to stderr). The key is never logged.
+        max_response_bytes: the most response bytes read, after decompression (default
+            64 MiB: ten large images as base64 fit well under it); ``None`` for no cap.
 
-    The session is created lazily inside the running loop. After :meth:`aclose`, calls raise
-    ``RuntimeError``: using a closed core is a programmer error.
+    Raises:
+        TypeError, ValueError: a setting of the wrong type or out of range (``timeout_ms=0``,
+            ``NaN``, ``inf``, a negative ``limit``...), named in the message.
+
+    The session is created lazily inside the running loop, and closed for you when that loop
+    ends (``asyncio.run`` returns): the same core then works in the next loop with a new
+    session. After :meth:`aclose`, calls raise ``RuntimeError``: using a closed core is a
+    programmer error.
     """
 
     def __init__(
@@ -89,35 +131,56 @@ class OrqCore:
         api_key: ApiKey | None = None,
         *,
         server_url: str = DEFAULT_SERVER_URL,
-        timeout_ms: int | None = 600_000,
-        read_timeout_ms: int | None = None,
+        timeout_ms: float | None = 600_000,
+        read_timeout_ms: float | None = None,
         retry_config: RetryConfig = SAFE_DEFAULT,
         user_agent: str = f"orq-async/{__version__}",
         session: aiohttp.ClientSession | None = None,
-        limit: int = 100,
+        limit: int | None = 100,
         limit_per_host: int = 0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         hooks: Hooks | None = None,
         debug_logger: logging.Logger | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        check_milliseconds("timeout_ms", timeout_ms)
+        check_milliseconds("read_timeout_ms", read_timeout_ms)
+        check_count("limit", limit, optional=True)
+        check_count("limit_per_host", limit_per_host, minimum=0)
+        check_count("max_response_bytes", max_response_bytes, optional=True)
+        if not isinstance(retry_config, RetryConfig):
+            raise TypeError(f"retry_config must be a RetryConfig, got {retry_config!r}")
+        if not isinstance(server_url, str):
+            raise TypeError(f"server_url must be a str, got {type(server_url).__name__}")
         self._api_key: ApiKey | None = api_key or os.environ.get("ORQ_API_KEY") or None
-        self.server_url = server_url
-        self.timeout_ms = timeout_ms
-        self.read_timeout_ms = read_timeout_ms
-        self.retry_config = retry_config
-        self.user_agent = user_agent
+        self._settings = Settings(
+            server_url=server_url,
+            timeout_ms=timeout_ms,
+            read_timeout_ms=read_timeout_ms,
+            retry=retry_config,
+            user_agent=user_agent,
+            max_response_bytes=max_response_bytes,
+        )
         self._session = session
         self._owns_session = session is None
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._sleep = sleep
         self._closed = False
-        self._base_headers = {"Accept": "application/json", "User-Agent": user_agent}
-        self._urls: dict[tuple[str, str], URL] = {}
-        self._timeouts: dict[tuple[int | None, int | None], aiohttp.ClientTimeout] = {}
-        self._codes = retry_codes_matcher(retry_config.retry_codes)
+        self._plans: dict[str, CallPlan | InvalidRequestError] = {}
+        self._redactors: dict[str | None, Redactor] = {}
+        self._loop_end: AsyncGenerator[None, None] | None = None
         self.hooks = hooks if hooks is not None else Hooks()
         self._logger = debug_logger or debug_logger_from_env()
+
+    server_url = property(lambda self: self._settings.server_url, doc="The base URL.")
+    timeout_ms = property(lambda self: self._settings.timeout_ms, doc="Per-attempt timeout.")
+    read_timeout_ms = property(lambda self: self._settings.read_timeout_ms, doc="Read timeout.")
+    retry_config = property(lambda self: self._settings.retry, doc="Client retries.")
+    user_agent = property(lambda self: self._settings.user_agent, doc="The User-Agent.")
+    max_response_bytes = property(
+        lambda self: self._settings.max_response_bytes, doc="The response size cap."
+    )
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -141,60 +204,63 @@ class OrqCore:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the session if the core created it; idempotent."""
+        """Close the session if the core created it; idempotent.
+
+        Calls still in flight end as ``Err(APIConnectionError)`` ("the core was closed").
+        """
         self._closed = True
+        loop_end, self._loop_end = self._loop_end, None
+        if loop_end is not None:
+            await loop_end.aclose()  # closes the session (see _close_at_loop_end)
         session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if session is not None and self._owns_session and not session.closed:
             await session.close()
 
     def _ensure_open(self) -> None:
         if self._closed:
             raise RuntimeError("this OrqCore is closed; create a new one")
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _get_session(self) -> aiohttp.ClientSession | InvalidRequestError:
         self._ensure_open()
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit_per_host)
-            self._session = aiohttp.ClientSession(connector=connector)
-        elif self._session.closed:
+        session = self._session
+        if session is not None and not session.closed:
+            loop = getattr(session, "_loop", None)
+            if loop is None or loop is asyncio.get_running_loop():
+                return session
+            if self._owns_session and loop.is_closed():
+                session = None  # its loop ended without closing it (closed at loop end)
+            else:
+                return InvalidRequestError(
+                    "this OrqCore's session belongs to another, still running event loop; "
+                    "use one OrqCore per event loop"
+                )
+        if session is not None or not self._owns_session:
             raise RuntimeError("the aiohttp session given to OrqCore is closed")
+        connector = aiohttp.TCPConnector(
+            limit=self._limit or 0, limit_per_host=self._limit_per_host
+        )
+        self._session = aiohttp.ClientSession(connector=connector)
+        self._loop_end = _close_at_loop_end(self._session)
+        await self._loop_end.__anext__()  # registers with the loop's async-generator hooks
         return self._session
 
-    def _url(self, base: str, path: str) -> URL | InvalidRequestError:
-        key = (base, path)
-        url = self._urls.get(key)
-        if url is None:
-            try:
-                parsed = URL(base)
-            except (TypeError, ValueError) as exc:
-                return InvalidRequestError(f"invalid server_url {base!r}: {exc}")
-            if parsed.scheme not in ("http", "https") or not parsed.host:
-                return InvalidRequestError(f"server_url must be an absolute http(s) URL: {base!r}")
-            url = parsed.with_path(parsed.path.rstrip("/") + path)
-            self._urls[key] = url
-        return url
+    def _plan(self, path: str, options: RequestOptions | None) -> CallPlan | InvalidRequestError:
+        if not reusable(options):
+            return resolve(self._settings, options, path)
+        plan = self._plans.get(path)
+        if plan is None:
+            plan = self._plans[path] = resolve(self._settings, None, path)
+        return plan
 
-    def _timeout(self, opts: RequestOptions) -> aiohttp.ClientTimeout:
-        total_ms = self.timeout_ms if opts.timeout_ms is UNSET else opts.timeout_ms
-        read_ms = self.read_timeout_ms if opts.read_timeout_ms is UNSET else opts.read_timeout_ms
-        timeout = self._timeouts.get((total_ms, read_ms))
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(
-                total=None if total_ms is None else total_ms / 1000,
-                sock_read=None if read_ms is None else read_ms / 1000,
-            )
-            self._timeouts[total_ms, read_ms] = timeout
-        return timeout
+    def _redactor(self, key: str | None) -> Redactor:
+        redactor = self._redactors.get(key)
+        if redactor is None:
+            if len(self._redactors) > 8:  # rotating keys: keep the cache small
+                self._redactors.clear()
+            redactor = self._redactors[key] = Redactor(key)
+        return redactor
 
-    async def _headers(self, extra: Mapping[str, str]) -> dict[str, str] | OrqError:
-        unsafe = _unsafe_header(extra, "")
-        if unsafe is not None:
-            return unsafe
-        if any(name.lower() == "authorization" for name in extra):
-            return InvalidRequestError("set the API key with api_key, not a header")
-        headers = {**self._base_headers, **extra}
-        if _has_crlf(self.user_agent):
-            return InvalidRequestError("user_agent contains CR or LF")
+    async def _key(self) -> str | OrqError | None:
         key = self._api_key
         if callable(key):
             try:
@@ -203,114 +269,163 @@ class OrqCore:
                 error = UnexpectedClientError(f"the api_key provider raised {type(exc).__name__}")
                 error.__cause__ = exc
                 return error
-        if key is not None:
-            if _has_crlf(key):
-                return InvalidRequestError("the API key must be a str without CR, LF or NUL")
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+        if key is not None and text_problem(key) is not None:
+            return InvalidRequestError(
+                "the API key must be a str without CR, LF, NUL or surrogates"
+            )
+        return key
 
-    async def request(
+    async def send(
         self,
-        operation_id: str,
-        path: str,
-        body: EncodedBody,
-        decode: Decoder,
+        operation: Operation[T],
+        prepared: EncodedBody | OrqError,
         options: RequestOptions | None = None,
-    ) -> Result[Any, OrqError]:
-        """Send ``body`` to ``path`` with auth, hooks, timeout and retries; return the Result.
+    ) -> Result[T, OrqError]:
+        """Run the pipeline for a prepared call (or finish an input error); return the Result.
+
+        Args:
+            operation: the operation's id, path and decoder.
+            prepared: the encoded body, or the input error found while preparing it.
+            options: the call's options.
 
         Raises:
             RuntimeError: the core (or its caller-owned session) is closed.
         """
-        session = self._get_session()
-        opts = options or _NO_OPTIONS
-        base = self.server_url if opts.server_url is UNSET else opts.server_url
-        log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
-        url = self._url(base, path)
-        if isinstance(url, InvalidRequestError):
-            return await self.fail(operation_id, url, opts, base_url=base)
-        headers = await self._headers({} if opts.headers is UNSET else opts.headers)
-        if isinstance(headers, OrqError):
-            return await self.fail(operation_id, headers, opts, base_url=base)
-        if url.scheme == "http" and "Authorization" in headers and not _is_loopback(url.host):
+        self._ensure_open()
+        if isinstance(prepared, OrqError):
+            return await self._finish(operation, options, None, Err(prepared, meta=NO_META))
+        session = await self._get_session()
+        if isinstance(session, OrqError):
+            return await self._finish(operation, options, None, Err(session, meta=NO_META))
+        plan = self._plan(operation.path, options)
+        if isinstance(plan, InvalidRequestError):
+            return await self._finish(operation, options, None, Err(plan, meta=NO_META))
+        key = await self._key()
+        if isinstance(key, OrqError):
+            return await self._finish(operation, options, plan, Err(key, meta=NO_META))
+        headers = plan.with_key(key)
+        if key is not None and plan.url.scheme == "http" and not _is_loopback(plan.url.host):
             warnings.warn(
-                f"sending the API key over plain HTTP to {url.host}",
+                f"sending the API key over plain HTTP to {plan.url.host}",
                 InsecureTransportWarning,
                 stacklevel=3,
             )
-        secret = headers.get("Authorization", "")[7:] or None
-        timeout = self._timeout(opts)
-        config = self.retry_config if opts.retries is UNSET else opts.retries
-        codes = self._codes
-        if opts.retry_codes is not UNSET:
-            codes = retry_codes_matcher(opts.retry_codes)
-        elif config is not self.retry_config:
-            codes = retry_codes_matcher(config.retry_codes)
-        hooks = self.hooks.before_request
-        attempts = 0
+        redactor = self._redactor(key)
+        last = await self._attempts(operation, options, plan, session, headers, prepared, redactor)
+        return await self._finish(operation, options, plan, _decode(operation, last, redactor))
 
-        async def attempt(number: int) -> Attempt:
-            nonlocal attempts
-            attempts = number
+    async def _attempts(
+        self,
+        operation: Operation[Any],
+        options: RequestOptions | None,
+        plan: CallPlan,
+        session: aiohttp.ClientSession,
+        headers: dict[str, str],
+        body: EncodedBody,
+        redactor: Redactor,
+    ) -> tuple[Attempt, int]:
+        """Send with retries; return the last attempt and how many were made."""
+        hooks = self.hooks.before_request
+        log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
+        made = 0
+
+        async def attempt(number: int, deadline: float | None) -> Attempt:
+            nonlocal made
+            made = number
             sent = headers
             if hooks:
-                ctx = HookContext(operation_id, base, number, opts)
+                ctx = HookContext(operation.operation_id, plan.base_url, number, options or _NONE)
                 changed = await run_before_request(hooks, ctx, headers)
                 if isinstance(changed, OrqError):
                     return Attempt(changed)
-                unsafe = _unsafe_header(changed, " set by a hook")
-                if unsafe is not None:
-                    return Attempt(unsafe)
+                problem = header_problem(changed, " set by a hook")
+                if problem is not None:
+                    return Attempt(problem)
                 sent = changed
+            timeout = plan.timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if plan.total_s is None or left < plan.total_s:
+                    timeout = aiohttp.ClientTimeout(
+                        total=max(left, 0.001), sock_read=timeout.sock_read
+                    )
             if log is not None:
-                log_send(log, url, number, body, sent)
-            return await send_once(
-                session,
-                url,
-                sent,
-                body,
-                timeout,
-                decode,
-                secret=secret,
-                attempt=number,
-                log=log,
-                progress=opts.upload_progress,
+                log_send(log, plan.url, number, body, sent)
+            raw = await send_once(
+                session, plan.url, sent, body, timeout, plan.max_bytes, redactor, plan.progress
             )
+            outcome = classify(raw, redactor)
+            if log is not None:
+                log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
+            return outcome
 
         last = await run_with_retries(
             attempt,
-            config,
-            codes,
+            plan.retry,
+            plan.codes,
             replayable=body.replayable,
             sleep=self._sleep,
             before_sleep=None if log is None else retry_logger(log),
         )
-        result = last.to_result(attempts)
-        if self.hooks.after_success or self.hooks.after_error:
-            result = await run_after(
-                self.hooks, HookContext(operation_id, base, attempts, opts), result
-            )
-        if log is not None:
-            log_result(log, operation_id, result)
-        return result
+        return last, made
 
-    async def fail(
+    async def _finish(
         self,
-        operation_id: str,
-        error: OrqError,
-        options: RequestOptions | None = None,
-        *,
-        base_url: str | None = None,
-    ) -> Result[Any, OrqError]:
-        """Return ``Err(error)`` for a call that sent nothing, after the ``after_error`` hooks."""
-        result: Result[Any, OrqError] = Err(error)
-        opts = options or _NO_OPTIONS
-        if self.hooks.after_error:
-            base = base_url or (self.server_url if opts.server_url is UNSET else opts.server_url)
-            result = await run_after(self.hooks, HookContext(operation_id, base, 0, opts), result)
+        operation: Operation[T],
+        options: RequestOptions | None,
+        plan: CallPlan | None,
+        result: Result[T, OrqError],
+    ) -> Result[T, OrqError]:
+        """Run the after-hooks and log how the call ended, whatever the outcome."""
+        if self.hooks.after_success or self.hooks.after_error:
+            base = plan.base_url if plan is not None else self._base_url(options)
+            ctx = HookContext(operation.operation_id, base, result.meta.attempts, options or _NONE)
+            result = await run_after(self.hooks, ctx, result)
         if self._logger.isEnabledFor(logging.DEBUG):
-            log_result(self._logger, operation_id, result)
+            log_result(self._logger, operation.operation_id, result)
         return result
 
+    def _base_url(self, options: RequestOptions | None) -> str:
+        url = None if options is None else options.server_url
+        return url if isinstance(url, str) else self._settings.server_url
 
-_NO_OPTIONS = RequestOptions()
+
+def _decode(
+    operation: Operation[T], last: tuple[Attempt, int], redactor: Redactor
+) -> Result[T, OrqError]:
+    """The final Result of the last attempt: the 2XX body decoded once, with its meta."""
+    attempt, made = last
+    meta = ResponseMeta(
+        status_code=attempt.status,
+        headers=attempt.headers,
+        request_id=attempt.request_id,
+        attempts=made,
+    )
+    outcome = attempt.outcome
+    if isinstance(outcome, OrqError):
+        return Err(outcome, meta=meta)
+    assert attempt.status is not None
+    value = operation.decode(attempt.status, attempt.headers, outcome)
+    if isinstance(value, ResponseValidationError):
+        if redactor.found_in(value.message):
+            value.message = redactor.text(value.message)
+            value.args = (value.message,)
+        return Err(value, meta=meta)
+    return Ok(value, meta=meta)
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Suspended for the session's life; closes it when the loop shuts down async generators.
+
+    ``asyncio.run`` finalises every live async generator before closing its loop, so a core
+    used across several ``asyncio.run`` calls closes each loop's session (and its pooled
+    connections) in time instead of leaking them.
+    """
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
+
+
+_NONE = RequestOptions()

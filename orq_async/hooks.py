@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from orq_async._redact import redact_headers
 from orq_async.errors import OrqError, UnexpectedClientError
 from orq_async.options import RequestOptions
 from orq_async.result import Err, Ok, ResponseMeta, Result
@@ -95,9 +96,6 @@ async def call_hook(hook: Callable[..., Any], *args: Any) -> Any:
     return out
 
 
-_REDACTED = "Bearer [REDACTED]"
-
-
 async def run_before_request(
     hooks: list[BeforeRequestHook], ctx: HookContext, headers: dict[str, str]
 ) -> dict[str, str] | OrqError:
@@ -105,10 +103,8 @@ async def run_before_request(
 
     The caller checks the returned headers as it checks any others (CR/LF, non-str values).
     """
-    view = dict(headers)
-    auth = view.get("Authorization")
-    if auth is not None:
-        view["Authorization"] = _REDACTED
+    view = redact_headers(headers)
+    auth = headers.get("Authorization")
     for hook in hooks:
         stop: OrqError | None = await call_hook(hook, ctx, view)
         if stop is not None:

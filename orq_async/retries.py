@@ -36,6 +36,8 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from orq_async._guards import check_count, check_milliseconds, check_number
+
 __all__ = [
     "DEFAULT_RETRY_CODES",
     "RETRY_AFTER_HARD_CAP",
@@ -53,18 +55,52 @@ RETRY_AFTER_HARD_CAP = 60.0
 DEFAULT_RETRY_CODES: tuple[int | str, ...] = (429, 500, 502, 503, 504)
 
 
+def retry_codes_matcher(codes: Collection[int | str]) -> Callable[[int], bool]:
+    """Return a predicate for statuses in ``codes`` (``429``, ``"429"``, ``"5XX"``)."""
+    exact: set[int] = set()
+    hundreds: set[int] = set()
+    for code in codes:
+        text = str(code).strip().upper()
+        if len(text) == 3 and text.endswith("XX") and text[0].isdigit():
+            hundreds.add(int(text[0]))
+        elif text.isdigit():
+            exact.add(int(text))
+        else:
+            raise ValueError(f"retry code must be like 429 or '5XX', got {code!r}")
+    return lambda status: status in exact or status // 100 in hundreds
+
+
+def _non_negative(_inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    check_number(attr.name, value)
+
+
 def _positive(_inst: object, attr: attrs.Attribute[Any], value: float) -> None:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{attr.name} must be a finite number >= 0, got {value!r}")
+    check_milliseconds(attr.name, value)
+
+
+def _retries(_inst: object, attr: attrs.Attribute[Any], value: int) -> None:
+    check_count(attr.name, value, minimum=0)
+
+
+def _codes(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
+        raise TypeError(f"{attr.name} must be a tuple of statuses such as (429, '5XX')")
+    retry_codes_matcher(value)
+
+
+def _flag(_inst: object, attr: attrs.Attribute[Any], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attr.name} must be a bool, got {value!r}")
 
 
 @attrs.frozen
 class BackoffStrategy:
     """Exponential backoff; intervals in milliseconds, as in the official SDKs."""
 
-    initial_interval: int = attrs.field(default=500, validator=_positive)
-    max_interval: int = attrs.field(default=60_000, validator=_positive)
-    exponent: float = attrs.field(default=1.5, validator=_positive)
+    initial_interval: int = attrs.field(default=500, validator=_non_negative)
+    max_interval: int = attrs.field(default=60_000, validator=_non_negative)
+    exponent: float = attrs.field(default=1.5, validator=_non_negative)
+    #: The retry budget, counted from the first attempt's start: no attempt runs past it.
     max_elapsed_time: int = attrs.field(default=3_600_000, validator=_positive)
 
 
@@ -83,28 +119,17 @@ class RetryConfig:
     strategy: Literal["none", "backoff"] = attrs.field(
         default="backoff", validator=attrs.validators.in_(("none", "backoff"))
     )
-    backoff: BackoffStrategy = attrs.field(factory=BackoffStrategy)
-    retry_connection_errors: bool = True
-    max_retries: int = attrs.field(default=3, kw_only=True, validator=attrs.validators.ge(0))
-    retry_codes: tuple[int | str, ...] = attrs.field(default=DEFAULT_RETRY_CODES, kw_only=True)
+    backoff: BackoffStrategy = attrs.field(
+        factory=BackoffStrategy, validator=attrs.validators.instance_of(BackoffStrategy)
+    )
+    retry_connection_errors: bool = attrs.field(default=True, validator=_flag)
+    max_retries: int = attrs.field(default=3, kw_only=True, validator=_retries)
+    retry_codes: tuple[int | str, ...] = attrs.field(
+        default=DEFAULT_RETRY_CODES, kw_only=True, validator=_codes
+    )
 
 
 SAFE_DEFAULT = RetryConfig("backoff", retry_connection_errors=False, retry_codes=(429,))
-
-
-def retry_codes_matcher(codes: Collection[int | str]) -> Callable[[int], bool]:
-    """Return a predicate for statuses in ``codes`` (``429``, ``"429"``, ``"5XX"``)."""
-    exact: set[int] = set()
-    hundreds: set[int] = set()
-    for code in codes:
-        text = str(code).strip().upper()
-        if len(text) == 3 and text.endswith("XX") and text[0].isdigit():
-            hundreds.add(int(text[0]))
-        elif text.isdigit():
-            exact.add(int(text))
-        else:
-            raise ValueError(f"retry code must be like 429 or '5XX', got {code!r}")
-    return lambda status: status in exact or status // 100 in hundreds
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -115,8 +140,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
             value = float(millis) / 1000
         except ValueError:
             value = math.nan
-        if math.isfinite(value):
-            return max(value, 0.0)
+        if not math.isnan(value):
+            return max(value, 0.0)  # inf (hundreds of digits) means "longer than any cap"
     raw = headers.get("retry-after")
     if raw is None:
         return None
@@ -125,10 +150,10 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         value = when.timestamp() - (time.time() if now is None else now)
-    return max(value, 0.0) if math.isfinite(value) else None
+    return None if math.isnan(value) else max(value, 0.0)
 
 
 class Retryable(Protocol):
@@ -185,7 +210,7 @@ class _stop_before_deadline(stop_base):
 
 
 async def run_with_retries(
-    attempt: Callable[[int], Awaitable[R]],
+    attempt: Callable[[int, float | None], Awaitable[R]],
     config: RetryConfig,
     codes: Callable[[int], bool],
     *,
@@ -193,17 +218,21 @@ async def run_with_retries(
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> R:
-    """Run ``attempt(n)`` (n = 1, 2, ...) until it needs no retry or the policy says stop.
+    """Run ``attempt(n, deadline)`` (n = 1, 2, ...) until it needs no retry or the policy stops.
 
-    Returns the last outcome; exceptions (``CancelledError`` included) propagate. The first
-    attempt runs before any tenacity object is built: most calls need no retry, and those
-    pay nothing for the machinery.
+    ``deadline`` is the ``time.monotonic()`` by which the retry budget
+    (``backoff.max_elapsed_time``) ends, or None for a single-attempt policy; the attempt clips
+    its own timeout to it, so a call never ends later than its budget. Returns the last
+    outcome; exceptions (``CancelledError`` included) propagate. The first attempt runs before
+    any tenacity object is built: most calls need no retry, and those pay nothing for it.
     """
     if config.strategy == "none" or config.max_retries == 0 or not replayable:
-        return await attempt(1)
+        return await attempt(1, None)
     connection_errors = config.retry_connection_errors
     started = time.monotonic()  # what tenacity would take as the start of the first attempt
-    outcome = await attempt(1)
+    budget = config.backoff.max_elapsed_time / 1000
+    deadline = started + budget
+    outcome = await attempt(1, deadline)
     if not outcome.should_retry(codes, connection_errors):
         return outcome
     first: R | None = outcome
@@ -211,7 +240,7 @@ async def run_with_retries(
         stop=(
             stop_after_attempt(config.max_retries + 1)
             | _stop_on_long_retry_after()
-            | _stop_before_deadline(started, config.backoff.max_elapsed_time / 1000)
+            | _stop_before_deadline(started, budget)
         ),
         wait=_make_wait(config.backoff),
         retry=retry_if_result(lambda outcome: outcome.should_retry(codes, connection_errors)),
@@ -227,7 +256,7 @@ async def run_with_retries(
         if first is not None:  # tenacity's first attempt is the one already made
             made, first = first, None
             return made
-        return await attempt(counter)
+        return await attempt(counter, deadline)
 
     result: R = await retrying(one)
     return result
