@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import aiohttp
 from yarl import URL
 
-from orq_async._multipart import EncodedBody, Progress
+from orq_async._multipart import EncodedBody, Progress, StreamedPayload
 from orq_async._redact import Redactor
 from orq_async.errors import (
     APIConnectionError,
@@ -34,6 +34,7 @@ from orq_async.errors import (
 __all__ = ["ACCEPT_ENCODING", "RawResponse", "TransportFailure", "send_once"]
 
 ACCEPT_ENCODING = "gzip, deflate"
+_CLOSED = "the core was closed while this call was in flight"
 _READ_CHUNK = 64 * 1024
 
 
@@ -125,6 +126,7 @@ async def send_once(
 ) -> RawResponse | TransportFailure:
     """Send the request once; never raises but for a caller's cancellation."""
     payload = body.payload(progress)
+    streamed = payload if isinstance(payload, StreamedPayload) else None
     try:
         async with session.post(
             url,
@@ -145,13 +147,16 @@ async def send_once(
                 return TransportFailure(APIConnectionError(str(exc)), connection=True)
             return RawResponse(resp.status, resp.headers, raw)
     except asyncio.CancelledError:
-        if payload.input_error is not None or not session.closed or _cancelled_by_caller():
+        if (streamed and streamed.input_error) or not session.closed or _cancelled_by_caller():
             raise
-        error: OrqError = APIConnectionError("the core was closed while this call was in flight")
-        return TransportFailure(error)
+        return TransportFailure(APIConnectionError(_CLOSED))
     except Exception as exc:
-        if payload.input_error is not None:  # the caller's source failed, not the network
-            return TransportFailure(payload.input_error)
+        if streamed and streamed.input_error:  # the caller's source failed, not the network
+            return TransportFailure(streamed.input_error)
+        if session.closed:
+            closed = APIConnectionError(_CLOSED)
+            closed.__cause__ = redactor.exception(exc)
+            return TransportFailure(closed)
         return _failure(exc, url, timeout, redactor)
 
 
@@ -172,8 +177,6 @@ def _failure(
     elif isinstance(exc, aiohttp.ClientConnectorError):
         where = "the proxy " if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
         error = APIConnectionError(f"cannot connect to {where}{exc.host}:{exc.port}: {exc}")
-    elif isinstance(exc, aiohttp.ClientError) and "Connector is closed" in str(exc):
-        error, connection = APIConnectionError("the core was closed while this call waited"), False
     elif isinstance(
         exc, (aiohttp.ClientError, OSError, aiohttp.http_exceptions.HttpProcessingError)
     ):

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.payload import Payload
+from aiohttp.payload import BytesPayload, Payload
 
 from orq_async._files import FilePart, NamedPart
 from orq_async._wire import WireField
@@ -46,7 +46,7 @@ def _part_head(boundary: str, name: str, filename: str | None, content_type: str
 class EncodedBody:
     """A multipart body plan: byte segments and file parts, replayable per attempt."""
 
-    __slots__ = ("content_type", "replayable", "segments", "size", "upload_bytes")
+    __slots__ = ("content_type", "joined", "replayable", "segments", "size", "upload_bytes")
 
     def __init__(
         self,
@@ -62,14 +62,21 @@ class EncodedBody:
         self.size = size
         self.replayable = replayable
         self.upload_bytes = upload_bytes
+        # A body of in-memory parts only (bytes images) is joined once and sent in one write:
+        # the cheapest thing aiohttp can send, and the same bytes on every attempt.
+        self.joined: bytes | None = None
+        if all(not isinstance(s, FilePart) or isinstance(s.source, memoryview) for s in segments):
+            self.joined = b"".join(s if isinstance(s, bytes) else s.source for s in segments)  # type: ignore[misc]
 
-    def payload(self, progress: Progress | None = None) -> _BodyPayload:
-        """A fresh aiohttp payload streaming this body (one per attempt).
+    def payload(self, progress: Progress | None = None) -> Payload:
+        """A fresh aiohttp payload for this body (one per attempt).
 
         Args:
             progress: called as ``progress(bytes_sent, total_or_None)`` after each write.
         """
-        return _BodyPayload(self, progress)
+        if self.joined is not None and progress is None:
+            return BytesPayload(self.joined, content_type=self.content_type)
+        return StreamedPayload(self, progress)
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,7 +121,7 @@ def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
     )
 
 
-class _BodyPayload(Payload):
+class StreamedPayload(Payload):
     """Streams an :class:`EncodedBody`; files are opened inside ``write`` and closed there.
 
     aiohttp reports any exception raised while writing as a connection failure; a failure of

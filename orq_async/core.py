@@ -227,15 +227,14 @@ class OrqCore:
             loop = getattr(session, "_loop", None)
             if loop is None or loop is asyncio.get_running_loop():
                 return session
-            if self._owns_session and loop.is_closed():
-                session = None  # its loop ended without closing it (closed at loop end)
-            else:
+            if not (self._owns_session and loop.is_closed()):
                 return InvalidRequestError(
                     "this OrqCore's session belongs to another, still running event loop; "
                     "use one OrqCore per event loop"
                 )
-        if session is not None or not self._owns_session:
+        elif session is not None and not self._owns_session:
             raise RuntimeError("the aiohttp session given to OrqCore is closed")
+        # First use, or the loop that owned our session ended (which closed it): a new one.
         connector = aiohttp.TCPConnector(
             limit=self._limit or 0, limit_per_host=self._limit_per_host
         )

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orq_async._convert import parse_response
 from orq_async._prepare import prepare
 from orq_async.contract import OPERATION_ID, PATH
 from orq_async.core import Operation, OrqCore
 from orq_async.errors import OrqError, ResponseValidationError
-from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.options import RequestOptions
 from orq_async.result import Result
 
 if TYPE_CHECKING:
+    from orq_async.models.dicts import ImageEditBody
     from orq_async.models.response import CreateImageEditResponseBody
 
 __all__ = ["OPERATION_ID", "PATH", "router_images_edits_create"]
@@ -48,14 +48,16 @@ _OPERATION = Operation(OPERATION_ID, PATH, _decode)
 
 async def router_images_edits_create(
     core: OrqCore,
-    body: CreateImageEditRequestBody | Mapping[str, Any],
+    body: ImageEditBody,
     options: RequestOptions | None = None,
 ) -> Result[CreateImageEditResponseBody, OrqError]:
     """Edit images: validate → encode → send → decode, returning ``Ok`` or ``Err``.
 
     Args:
         core: the shared :class:`OrqCore`.
-        body: the request, as the model or a dict with the wire's snake_case keys.
+        body: the request, as the model or a dict with the wire's snake_case keys (typed as
+            :class:`~orq_async.models.dicts.CreateImageEditRequestDict`, so a type checker
+            catches a misspelt key or a wrong literal; any mapping is validated at runtime).
         options: per-call options (client retries, timeout, server URL, headers).
 
     Returns:
