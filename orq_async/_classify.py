@@ -68,6 +68,7 @@ def classify(sent: RawResponse | TransportFailure, redactor: Redactor) -> Attemp
     if 200 <= status < 300:
         return Attempt(sent.body, status, headers, request_id=request_id)
     text = redactor.text(sent.body.decode("utf-8", "replace"))
+    headers = redactor.headers(headers)  # errors travel (pickled, logged): never the key
     error = api_error_for_status(status)(status, headers, text, request_id=request_id)
     if error.json is not None:
         error.json = redactor.value(error.json)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODELLED_FIELDS",
     "check_extra_files",
+    "is_modelled",
     "parse_response",
     "structure_request",
     "to_plain",
@@ -89,12 +90,17 @@ def parse_response(data: object) -> CreateImageEditResponseBody:
 MODELLED_FIELDS = frozenset(attrs.fields_dict(CreateImageEditRequestBody))
 
 
+def is_modelled(name: str) -> bool:
+    """Whether a part name belongs to a modelled field (``fallback_on_codes[]`` included)."""
+    return name in MODELLED_FIELDS or name.removesuffix("[]") in MODELLED_FIELDS
+
+
 def check_extra_files(extra: Mapping[str, Any] | None) -> list[Problem]:
     """Type-check per-call extra files (no I/O); names of modelled fields are refused."""
     problems: list[Problem] = []
     for name, value in (extra or {}).items():
         where = f"options.extra_files.{name}"
-        if not name or name in MODELLED_FIELDS:
+        if not name or is_modelled(name):
             problems.append(Problem(where, "not a new field name (send images with `image`)"))
             continue
         try:

@@ -19,6 +19,7 @@ __all__ = [
     "check_header_name",
     "check_milliseconds",
     "check_server_url",
+    "refuse_credentials",
     "text_problem",
 ]
 
@@ -63,6 +64,19 @@ def check_server_url(text: object) -> URL | str:
     if url.scheme not in ("http", "https") or not url.host:
         return f"server_url must be an absolute http(s) URL, got {text!r}"
     return url
+
+
+def refuse_credentials(name: str, text: object) -> None:
+    """Raise ``ValueError`` (naming ``name``, never echoing the URL) if ``text`` holds a
+    ``user:password@`` part: credentials in a URL would travel to wherever it points."""
+    if not isinstance(text, str) or "@" not in text:
+        return
+    try:
+        url = URL(text)
+    except (TypeError, ValueError):
+        return  # judged (and refused) when the call is planned
+    if url.user is not None or url.password is not None:
+        raise ValueError(f"{name} must not contain credentials (user:password@); use api_key")
 
 
 def _is_number(value: object) -> bool:

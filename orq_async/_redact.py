@@ -74,6 +74,22 @@ class Redactor:
         """Whether any form of the secret occurs in ``text``."""
         return self._pattern is not None and self._pattern.search(text) is not None
 
+    def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """``headers`` as they are, or a copy with every echoed form of the secret redacted."""
+        if self._pattern is None or not any(self.found_in(v) for v in headers.values()):
+            return headers
+        from multidict import CIMultiDict, CIMultiDictProxy
+
+        return CIMultiDictProxy(CIMultiDict((k, self.text(v)) for k, v in headers.items()))
+
+    def body(self, body: bytes) -> bytes:
+        """Raw bytes with the secret redacted; every other byte kept as it was."""
+        if self._pattern is None or not body:
+            return body
+        text = body.decode("utf-8", "surrogateescape")
+        redacted = self.text(text)
+        return body if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
     def value(self, value: Any) -> Any:
         """A parsed JSON value with the secret redacted from every string, keys included."""
         if self._pattern is None:

@@ -13,12 +13,13 @@ import math
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
 
 from orq_async.models import limits
+from orq_async.models._validators import ItemErrors
 from orq_async.models.files import FileInput
 from orq_async.models.request import CreateImageEditRequestBody
 
@@ -88,14 +89,17 @@ def _any(value: Any, _t: Any) -> Any:
     return value
 
 
-def _str_dict(value: Any, _t: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+def _str_dict(value: object, _t: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(f"must be an object with string keys, got {_kind(value)}")
+    value = cast("dict[object, Any]", value)
+    if not all(isinstance(k, str) for k in value):
         raise _fail(f"must be an object with string keys, got {_kind(value)}")
     try:  # free-form values travel as JSON: they must be JSON (no NaN, bytes, sets...)
         json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise _fail(f"must be JSON-serialisable: {type(exc).__name__}: {exc}") from None
-    return value
+    return cast("dict[str, Any]", value)
 
 
 # -- hook factories ------------------------------------------------------------------------------
@@ -154,12 +158,13 @@ def _sequence_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
         (item_t,) = get_args(t)
         item_hook = conv.get_structure_hook(item_t)
 
-        def hook(value: Any, _t: Any) -> tuple[Any, ...]:
+        def hook(value: object, _t: object) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
                 raise _fail(f"must be a list, got {_kind(value)}")
             out: list[Any] = []
             problems: list[tuple[Path, str]] = []
-            for i, item in enumerate(value):
+            items: list[Any] | tuple[Any, ...] = value  # pyright: ignore[reportUnknownVariableType]
+            for i, item in enumerate(items):
                 try:
                     out.append(item_hook(item, item_t))
                 except Invalid as exc:
@@ -201,7 +206,7 @@ def _request_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
             if isinstance(value, cls):
                 source: Mapping[str, Any] = {n: getattr(value, n) for n in names}
             elif isinstance(value, Mapping):
-                source = value
+                source = cast("Mapping[str, Any]", value)
             else:
                 raise _fail(f"must be an object ({what} or dict), got {_kind(value)}")
             problems: list[tuple[Path, str]] = [
@@ -221,6 +226,8 @@ def _request_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
                         validator(None, f, item)
                 except Invalid as exc:
                     problems += [((name, *p), m) for p, m in exc.problems]
+                except ItemErrors as exc:
+                    problems += [((name, i), m) for i, m in exc.items]
                 except (TypeError, ValueError) as exc:
                     problems.append(((name,), str(exc)))
                 else:
@@ -244,13 +251,14 @@ _URL_PREFIXES = ("http://", "https://", "data:")
 _FILE_LIKE = (bytes, bytearray, memoryview, FileInput, tuple)
 
 
-def _check_image(value: Any) -> str | None:
+def _check_image(value: object) -> str | None:
     """Why ``value`` is not an accepted image input, or None (no I/O: bytes are sniffed later)."""
     if isinstance(value, str):
         if value.startswith(_URL_PREFIXES):
             return None
         return "a str image must be an http(s):// URL or a data: URI (pass a Path for a file)"
     if isinstance(value, tuple):
+        value = cast("tuple[object, ...]", value)
         if len(value) not in (2, 3) or not isinstance(value[0], str):
             return "a tuple image must be (filename, content) or (filename, content, content_type)"
         if len(value) == 3 and not isinstance(value[2], str):
@@ -261,10 +269,10 @@ def _check_image(value: Any) -> str | None:
     return f"unsupported image input of type {_kind(value)}"
 
 
-def image_hook(value: Any, _t: Any) -> Any:
+def image_hook(value: object, _t: object) -> Any:
     if value is None:
         return None
-    items = value if isinstance(value, list) else [value]
+    items = cast("list[object]", value) if isinstance(value, list) else [value]
     if len(items) > limits.MAX_IMAGES:
         raise _fail(f"at most {limits.MAX_IMAGES} images, got {len(items)}")
     bad: list[tuple[Path, str]]
@@ -274,7 +282,7 @@ def image_hook(value: Any, _t: Any) -> Any:
         bad = [((), m)] if (m := _check_image(value)) else []
     if bad:
         raise Invalid(bad)
-    return value
+    return cast(Any, value)
 
 
 def _response_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
@@ -286,9 +294,10 @@ def _response_model_hook(conv: cattrs.Converter) -> Callable[[Any], Hook]:
         known = {f.name for f in fields}
         required = [f.name for f in fields if f.default is attrs.NOTHING]
 
-        def hook(value: Any, _t: Any) -> Any:
+        def hook(value: object, _t: object) -> Any:
             if not isinstance(value, dict):
                 raise _fail(f"must be an object, got {_kind(value)}")
+            value = cast("dict[str, Any]", value)
             missing = [n for n in required if n not in value]
             if missing:
                 raise Invalid([((n,), "required") for n in missing])

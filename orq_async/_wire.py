@@ -1,36 +1,57 @@
-"""The non-file parts of the body: modelled fields and per-call extra fields, as wire text."""
+"""The non-file parts of the body: modelled fields and per-call extra fields, as wire text.
+
+Which field travels how comes from :mod:`orq_async.contract` (derived from the models). The one
+choice made here is the form of a top-level list of scalars (``fallback_on_codes``):
+:data:`LIST_FORM`. ``"repeated"`` (the default) sends one ``fallback_on_codes[]`` text part per
+code, as the official Python SDK (``orq-ai-sdk`` 4.17) does; ``"json"`` would send one
+``fallback_on_codes`` part holding a JSON array. An empty list sends nothing in the repeated
+form, which the gateway reads as it reads an empty list: its default codes.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
 
-from orq_async._convert import MODELLED_FIELDS, to_plain
+from orq_async._convert import is_modelled, to_plain
+from orq_async.contract import JSON_FIELDS, LIST_FIELDS, TEXT_FIELDS
 from orq_async.errors import Problem
 from orq_async.models.request import CreateImageEditRequestBody
 
-__all__ = ["WireField", "extra_wire_fields", "wire_fields"]
+__all__ = ["LIST_FORM", "ListForm", "WireField", "extra_wire_fields", "list_parts", "wire_fields"]
 
 WireField = tuple[str, str, bool]
 """``(name, text, is_json)``: one non-file part of the multipart body."""
 
-_TEXT_FIELDS = ("model", "prompt", "n", "size", "quality", "response_format", "user", "name")
-_JSON_FIELDS = ("fallbacks", "retry", "cache", "load_balancer", "timeout", "orq")
+ListForm = Literal["repeated", "json"]
+LIST_FORM: Final[ListForm] = "repeated"
+"""How top-level lists of scalars travel; swap the form here and nowhere else."""
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def list_parts(name: str, values: Iterable[int], form: ListForm = LIST_FORM) -> list[WireField]:
+    """The parts of a top-level list of scalars: ``name[]`` text parts, or one JSON part."""
+    if form == "json":
+        return [(name, _json(list(values)), True)]
+    return [(f"{name}[]", str(v), False) for v in values]
+
+
 def wire_fields(body: CreateImageEditRequestBody) -> list[WireField]:
     """The non-file parts of the body, in a stable order; unset (None) fields are left out."""
     out: list[WireField] = []
-    for name in _TEXT_FIELDS:
+    for name in TEXT_FIELDS:
         value = getattr(body, name)
         if value is not None:
             out.append((name, str(value), False))
-    for name in _JSON_FIELDS:
+    for name in LIST_FIELDS:
+        value = getattr(body, name)
+        if value is not None:
+            out += list_parts(name, value)
+    for name in JSON_FIELDS:
         value = getattr(body, name)
         if value is not None:
             out.append((name, _json(to_plain(value)), True))
@@ -43,7 +64,7 @@ def extra_wire_fields(extra: Mapping[str, Any] | None) -> tuple[list[WireField],
     problems: list[Problem] = []
     for name, value in (extra or {}).items():
         where = f"options.extra_fields.{name}"
-        if not name or name in MODELLED_FIELDS:
+        if not name or is_modelled(name):
             problems.append(Problem(where, "not a new field name (modelled fields go in the body)"))
         elif isinstance(value, str):
             out.append((name, value, False))

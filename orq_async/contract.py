@@ -106,10 +106,10 @@ def _is_scalar_list(t: Any) -> bool:
 
 
 def _fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
-    return tuple(attrs.fields(attrs.resolve_types(cls)))
+    return tuple(attrs.fields(cls))
 
 
-_BODY = _fields(request.CreateImageEditRequestBody)
+_BODY = attrs.fields(attrs.resolve_types(request.CreateImageEditRequestBody))  # types: forms
 
 #: Every top-level field, in the order the SDK sends them.
 BODY_FIELDS: tuple[str, ...] = tuple(f.name for f in _BODY)

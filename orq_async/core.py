@@ -22,10 +22,11 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import aiohttp
+import attrs
 
 from orq_async import __version__
 from orq_async._classify import Attempt, classify
-from orq_async._guards import check_count, check_milliseconds, text_problem
+from orq_async._guards import check_count, check_milliseconds, refuse_credentials, text_problem
 from orq_async._http import send_once
 from orq_async._logging import debug_logger_from_env, log_result, log_send, retry_logger
 from orq_async._multipart import EncodedBody
@@ -41,6 +42,8 @@ from orq_async._redact import Redactor
 from orq_async.errors import (
     InvalidRequestError,
     OrqError,
+    RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     UnexpectedClientError,
 )
@@ -48,6 +51,7 @@ from orq_async.hooks import HookContext, Hooks, run_after, run_before_request
 from orq_async.options import RequestOptions
 from orq_async.result import NO_META, Err, Ok, ResponseMeta, Result
 from orq_async.retries import SAFE_DEFAULT, RetryConfig, run_with_retries
+from orq_async.throttle import Throttle
 
 __all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore", "Operation"]
 
@@ -115,6 +119,11 @@ class OrqCore:
             which ``ORQ_DEBUG=1`` switches on (to stderr). The key is never logged.
         max_response_bytes: the most response bytes read, after decompression (default
             64 MiB: ten large images as base64 fit well under it); ``None`` for no cap.
+        throttle: the gate every attempt passes (also ``core.throttle``, whose ``state`` is
+            there for metrics). Default ``Throttle()``: a 429/503 with ``Retry-After`` pauses
+            every call of this core until then (released at a paced rate, not all at once);
+            ``Throttle(cooldown=False)`` turns that off, ``Throttle(adaptive=True)`` adds an
+            adaptive limit on calls in flight. See :mod:`orq_async.throttle`.
 
     Raises:
         TypeError, ValueError: a setting of the wrong type or out of range (``timeout_ms=0``,
@@ -142,6 +151,7 @@ class OrqCore:
         hooks: Hooks | None = None,
         debug_logger: logging.Logger | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        throttle: Throttle | None = None,
     ) -> None:
         check_milliseconds("timeout_ms", timeout_ms)
         check_milliseconds("read_timeout_ms", read_timeout_ms)
@@ -150,8 +160,11 @@ class OrqCore:
         check_count("max_response_bytes", max_response_bytes, optional=True)
         if not isinstance(retry_config, RetryConfig):
             raise TypeError(f"retry_config must be a RetryConfig, got {retry_config!r}")
+        if throttle is not None and not isinstance(throttle, Throttle):
+            raise TypeError(f"throttle must be a Throttle, got {throttle!r}")
         if not isinstance(server_url, str):
             raise TypeError(f"server_url must be a str, got {type(server_url).__name__}")
+        refuse_credentials("server_url", server_url)
         self._api_key: ApiKey | None = api_key or os.environ.get("ORQ_API_KEY") or None
         self._settings = Settings(
             server_url=server_url,
@@ -171,6 +184,7 @@ class OrqCore:
         self._redactors: dict[str | None, Redactor] = {}
         self._loop_end: AsyncGenerator[None, None] | None = None
         self.hooks = hooks if hooks is not None else Hooks()
+        self.throttle = throttle or Throttle(max_limit=limit or 100, sleep=sleep)
         self._logger = debug_logger or debug_logger_from_env()
 
     server_url = property(lambda self: self._settings.server_url, doc="The base URL.")
@@ -310,7 +324,10 @@ class OrqCore:
                 stacklevel=3,
             )
         redactor = self._redactor(key)
-        last = await self._attempts(operation, options, plan, session, headers, prepared, redactor)
+        async with self.throttle.slot():
+            last = await self._attempts(
+                operation, options, plan, session, headers, prepared, redactor
+            )
         return await self._finish(operation, options, plan, _decode(operation, last, redactor))
 
     async def _attempts(
@@ -326,6 +343,7 @@ class OrqCore:
         """Send with retries; return the last attempt and how many were made."""
         hooks = self.hooks.before_request
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
+        throttle = self.throttle
         made = 0
 
         async def attempt(number: int, deadline: float | None) -> Attempt:
@@ -341,10 +359,17 @@ class OrqCore:
                 if problem is not None:
                     return Attempt(problem)
                 sent = changed
-            timeout = plan.timeout
-            if deadline is not None:
+            timeout, total = plan.timeout, plan.total_s
+            now = time.monotonic()
+            ends = deadline if total is None else now + total
+            if deadline is not None and ends is not None and deadline < ends:
+                ends = deadline
+            blocked = await throttle.wait_turn(ends)
+            if blocked is not None:
+                return Attempt(_cooldown_error(blocked - now))
+            if deadline is not None:  # the budget is a deadline: clip this attempt to it
                 left = deadline - time.monotonic()
-                if plan.total_s is None or left < plan.total_s:
+                if total is None or left < total:
                     timeout = aiohttp.ClientTimeout(
                         total=max(left, 0.001), sock_read=timeout.sock_read
                     )
@@ -354,6 +379,9 @@ class OrqCore:
                 session, plan.url, sent, body, timeout, plan.max_bytes, redactor, plan.progress
             )
             outcome = classify(raw, redactor)
+            status = outcome.status
+            asked = outcome.retry_after if status in (429, 503) else None
+            throttle.observe(status, asked, timed_out=outcome.timed_out)
             if log is not None:
                 log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
             return outcome
@@ -402,15 +430,36 @@ def _decode(
     )
     outcome = attempt.outcome
     if isinstance(outcome, OrqError):
-        return Err(outcome, meta=meta)
+        if isinstance(outcome, ResponseTooLargeError):
+            outcome.headers = redactor.headers(outcome.headers)
+        return Err(outcome, meta=_redacted_meta(meta, redactor))
     assert attempt.status is not None
     value = operation.decode(attempt.status, attempt.headers, outcome)
     if isinstance(value, ResponseValidationError):
         if redactor.found_in(value.message):
             value.message = redactor.text(value.message)
             value.args = (value.message,)
-        return Err(value, meta=meta)
+        value.headers = redactor.headers(value.headers)
+        value.body = redactor.body(value.body)
+        return Err(value, meta=_redacted_meta(meta, redactor))
     return Ok(value, meta=meta)
+
+
+def _redacted_meta(meta: ResponseMeta, redactor: Redactor) -> ResponseMeta:
+    """An error's meta, its headers free of the key (an ``Err`` may be pickled or logged)."""
+    headers = redactor.headers(meta.headers)
+    return meta if headers is meta.headers else attrs.evolve(meta, headers=headers)
+
+
+def _cooldown_error(wait: float) -> RateLimitError:
+    """The error of a call refused without sending: the cooldown outlasts its deadline."""
+    error = RateLimitError(429, {}, "")
+    error.message = (
+        f"the server asked for a pause of {max(wait, 0):.3f} s more, past this call's "
+        "timeout or retry budget; nothing was sent"
+    )
+    error.args = (error.message,)
+    return error
 
 
 async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:

@@ -14,7 +14,7 @@ from typing import Any, Final, Literal, Union
 
 import attrs
 
-from orq_async._guards import check_count, check_milliseconds
+from orq_async._guards import check_count, check_milliseconds, refuse_credentials
 from orq_async.models.files import ImageValue
 from orq_async.retries import RetryConfig, retry_codes_matcher
 
@@ -59,6 +59,7 @@ def _retry_codes(name: str, value: Any) -> None:
 def _server_url(name: str, value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    refuse_credentials(name, value)
 
 
 def _mapping(name: str, value: Any, *, str_keys: bool = True) -> None:

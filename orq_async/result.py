@@ -12,20 +12,30 @@ failure, timeout).
             ...
         case Err(e):
             ...
+
+Narrowing, in mypy and pyright alike: ``match`` (above), ``isinstance(res, Ok)`` /
+``isinstance(res, Err)``, and the guards :func:`is_ok` / :func:`is_err` (``TypeIs``: both the
+``if`` and the ``else`` branch narrow). ``if res.ok is True:`` narrows that branch in both.
+``if res.ok:`` narrows in mypy only; pyright does not narrow on a property's truthiness.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, Literal, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
-__all__ = ["Err", "Ok", "ResponseMeta", "Result", "UnwrapError"]
+if TYPE_CHECKING:  # typing.TypeIs is new in 3.13; typing_extensions is not a runtime dependency
+    from typing_extensions import TypeIs
+
+__all__ = ["Err", "Ok", "ResponseMeta", "Result", "UnwrapError", "is_err", "is_ok"]
 
 T = TypeVar("T", covariant=True)
 E = TypeVar("E", bound=BaseException, covariant=True)
 U = TypeVar("U")
+_V = TypeVar("_V")
+_X = TypeVar("_X", bound=BaseException)
 
 _NO_HEADERS: Mapping[str, str] = {}
 
@@ -45,6 +55,24 @@ class ResponseMeta:
     headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, repr=False)
     request_id: str | None = None
     attempts: int = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy with the headers as a plain multidict (aiohttp's proxy does not
+        pickle), so an ``Ok``/``Err`` can cross a process boundary."""
+        headers = self.headers
+        if not isinstance(headers, dict):
+            from multidict import CIMultiDict
+
+            headers = CIMultiDict(headers)
+        return (_meta, (self.status_code, headers, self.request_id, self.attempts))
+
+
+def _meta(
+    status_code: int | None, headers: Mapping[str, str], request_id: str | None, attempts: int
+) -> ResponseMeta:
+    return ResponseMeta(
+        status_code=status_code, headers=headers, request_id=request_id, attempts=attempts
+    )
 
 
 NO_META = ResponseMeta()
@@ -105,4 +133,14 @@ class Err(Generic[E]):
 
 
 Result: TypeAlias = Ok[T] | Err[E]
-"""``Ok[T] | Err[E]``: narrow it with ``match``, ``isinstance`` or ``.ok``."""
+"""``Ok[T] | Err[E]``: narrow it with ``match``, ``isinstance``, :func:`is_ok` or :func:`is_err`."""
+
+
+def is_ok(result: Ok[_V] | Err[_X]) -> TypeIs[Ok[_V]]:
+    """True for ``Ok``; narrows to ``Ok`` (and ``Err`` in the else branch) in mypy and pyright."""
+    return isinstance(result, Ok)
+
+
+def is_err(result: Ok[_V] | Err[_X]) -> TypeIs[Err[_X]]:
+    """True for ``Err``; narrows to ``Err`` (and ``Ok`` in the else branch) in mypy and pyright."""
+    return isinstance(result, Err)

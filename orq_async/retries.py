@@ -60,10 +60,12 @@ def retry_codes_matcher(codes: Collection[int | str]) -> Callable[[int], bool]:
     exact: set[int] = set()
     hundreds: set[int] = set()
     for code in codes:
+        if not isinstance(code, (int, str)) or isinstance(code, bool):
+            raise ValueError(f"retry code must be like 429 or '5XX', got {code!r}")
         text = str(code).strip().upper()
         if len(text) == 3 and text.endswith("XX") and text[0].isdigit():
             hundreds.add(int(text[0]))
-        elif text.isdigit():
+        elif text.isdigit() and 100 <= int(text) <= 599:
             exact.add(int(text))
         else:
             raise ValueError(f"retry code must be like 429 or '5XX', got {code!r}")
@@ -75,6 +77,8 @@ def _non_negative(_inst: object, attr: attrs.Attribute[Any], value: float) -> No
 
 
 def _positive(_inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if value is None:
+        raise TypeError(f"{attr.name} must be a number of milliseconds, got None")
     check_milliseconds(attr.name, value)
 
 
@@ -85,7 +89,10 @@ def _retries(_inst: object, attr: attrs.Attribute[Any], value: int) -> None:
 def _codes(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
         raise TypeError(f"{attr.name} must be a tuple of statuses such as (429, '5XX')")
-    retry_codes_matcher(value)
+    try:
+        retry_codes_matcher(value)
+    except ValueError as exc:
+        raise ValueError(f"{attr.name}: {exc}") from None
 
 
 def _flag(_inst: object, attr: attrs.Attribute[Any], value: bool) -> None:

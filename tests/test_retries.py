@@ -21,7 +21,12 @@ from orq_async.retries import (
     parse_retry_after,
     retry_codes_matcher,
 )
+from orq_async.throttle import Throttle
 from tests.conftest import JPEG, PNG, WEBP, FakeSleep, Pipe, Server
+
+# These tests pin one call's retry policy (its waits, exactly); the core-wide cooldown,
+# which adds paced waits after a 429/503, is tested in tests/test_throttle.py.
+NO_COOLDOWN = Throttle(cooldown=False)
 
 BODY = {"model": "m", "prompt": "p"}
 FAST = BackoffStrategy(10, 50, 2.0, 60_000)
@@ -78,7 +83,9 @@ async def test_every_attempt_sends_identical_bytes(
     }[kind]
     server.reply(error(503), error(429, {"Retry-After": "0"}), error(502))
     config = RetryConfig("backoff", FAST)
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         res = await router_images_edits_create(core, {**BODY, "image": image})
     assert isinstance(res, Ok)
     assert res.meta.attempts == 4
@@ -97,7 +104,9 @@ async def test_retry_after_is_honoured_and_capped_by_max_interval(
         error(429, {"Retry-After": "30"}),
     )
     config = RetryConfig("backoff", BackoffStrategy(10, 5_000, 2.0, 600_000))
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         res = await router_images_edits_create(core, BODY)
     assert res.ok
     assert fake_sleep.waits == [0.02, 3.0, 5.0]
@@ -107,7 +116,9 @@ async def test_server_wait_above_hard_cap_ends_retries(
     server: Server, fake_sleep: FakeSleep
 ) -> None:
     server.reply(error(429, {"Retry-After": str(int(RETRY_AFTER_HARD_CAP) + 1)}))
-    async with OrqCore(server_url=server.url, retry_config=RetryConfig(), sleep=fake_sleep) as c:
+    async with OrqCore(
+        server_url=server.url, retry_config=RetryConfig(), sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as c:
         res = await router_images_edits_create(c, BODY)
     assert isinstance(res, Err)
     assert isinstance(res.error, RateLimitError)
@@ -120,7 +131,9 @@ async def test_exhausted_retries_return_the_last_response(
 ) -> None:
     server.reply(*(error(500 + i) for i in (0, 2, 3, 4)))
     config = RetryConfig("backoff", FAST, max_retries=3)
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         res = await router_images_edits_create(core, BODY)
     assert isinstance(res, Err)
     assert isinstance(res.error, InternalServerError)
@@ -136,7 +149,9 @@ async def test_codes_not_listed_are_not_retried_and_5xx_ranges_work(
 ) -> None:
     server.reply(error(400), error(507), web.json_response({"created": 1, "data": []}))
     config = RetryConfig("backoff", FAST)
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         first = await router_images_edits_create(core, BODY)
         second = await router_images_edits_create(core, BODY, RequestOptions(retry_codes=["5XX"]))
     assert isinstance(first, Err)
@@ -147,7 +162,7 @@ async def test_codes_not_listed_are_not_retried_and_5xx_ranges_work(
 
 async def test_safe_default_retries_429_only(server: Server, fake_sleep: FakeSleep) -> None:
     server.reply(error(429), error(500))
-    async with OrqCore(server_url=server.url, sleep=fake_sleep) as core:
+    async with OrqCore(server_url=server.url, sleep=fake_sleep, throttle=NO_COOLDOWN) as core:
         res = await router_images_edits_create(core, BODY)
     assert isinstance(res, Err)
     assert isinstance(res.error, InternalServerError)
@@ -159,7 +174,9 @@ async def test_max_elapsed_time_stops_before_a_wait_that_would_pass_it(
 ) -> None:
     server.reply(error(503, {"Retry-After": "2"}), error(503))
     config = RetryConfig("backoff", BackoffStrategy(10, 10_000, 2.0, 1_000))
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         res = await router_images_edits_create(core, BODY)
     assert isinstance(res, Err)
     assert res.meta.attempts == 1
@@ -171,7 +188,7 @@ async def test_connection_errors_retried_only_when_enabled(
     url = f"http://127.0.0.1:{closed_port}"
     on = RetryConfig("backoff", FAST, retry_connection_errors=True, max_retries=2)
     off = RetryConfig("backoff", FAST, retry_connection_errors=False)
-    async with OrqCore(server_url=url, sleep=fake_sleep) as core:
+    async with OrqCore(server_url=url, sleep=fake_sleep, throttle=NO_COOLDOWN) as core:
         retried = await router_images_edits_create(core, BODY, RequestOptions(retries=on))
         single = await router_images_edits_create(core, BODY, RequestOptions(retries=off))
     assert isinstance(retried, Err)
@@ -191,7 +208,9 @@ async def test_non_seekable_stream_makes_the_call_single_attempt(
 
     server.reply(error(503), error(503))
     config = RetryConfig("backoff", FAST)
-    async with OrqCore(server_url=server.url, retry_config=config, sleep=fake_sleep) as core:
+    async with OrqCore(
+        server_url=server.url, retry_config=config, sleep=fake_sleep, throttle=NO_COOLDOWN
+    ) as core:
         with Pipe(JPEG) as pipe:
             piped = await router_images_edits_create(core, {**BODY, "image": pipe})
         streamed = await router_images_edits_create(

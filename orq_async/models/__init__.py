@@ -1,4 +1,5 @@
-"""attrs models of the image-edit request and response (re-exported lazily, PEP 562)."""
+"""attrs models of the image-edit request and response, and the request's TypedDict twins
+(re-exported lazily, PEP 562)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from orq_async.models.dicts import (
+        CacheDict,
+        CreateImageEditRequestDict,
+        FallbackDict,
+        GatewayRetryDict,
+        IdentityDict,
+        ImageEditBody,
+        LoadBalancerDict,
+        LoadBalancerModelDict,
+        OrqOptionsDict,
+        PromptDict,
+        TimeoutDict,
+    )
     from orq_async.models.files import FileContent, FileInput, ImageInput, ImageValue
     from orq_async.models.request import (
         Cache,
@@ -31,6 +45,19 @@ if TYPE_CHECKING:
         Usage,
     )
 
+_DICTS = (
+    "CacheDict",
+    "CreateImageEditRequestDict",
+    "FallbackDict",
+    "GatewayRetryDict",
+    "IdentityDict",
+    "ImageEditBody",
+    "LoadBalancerDict",
+    "LoadBalancerModelDict",
+    "OrqOptionsDict",
+    "PromptDict",
+    "TimeoutDict",
+)
 _FILES = ("FileContent", "FileInput", "ImageInput", "ImageValue")
 _REQUEST = (
     "Cache",
@@ -51,6 +78,7 @@ _REQUEST = (
 )
 _RESPONSE = ("CreateImageEditResponseBody", "ImageData", "InputTokensDetails", "Usage")
 _WHERE = {
+    **dict.fromkeys(_DICTS, "orq_async.models.dicts"),
     **dict.fromkeys(_FILES, "orq_async.models.files"),
     **dict.fromkeys(_REQUEST, "orq_async.models.request"),
     **dict.fromkeys(_RESPONSE, "orq_async.models.response"),
@@ -58,27 +86,38 @@ _WHERE = {
 
 __all__ = [
     "Cache",
+    "CacheDict",
     "CacheType",
     "CreateImageEditRequestBody",
+    "CreateImageEditRequestDict",
     "CreateImageEditResponseBody",
     "Fallback",
+    "FallbackDict",
     "FileContent",
     "FileInput",
     "GatewayRetry",
+    "GatewayRetryDict",
     "Identity",
+    "IdentityDict",
     "ImageData",
+    "ImageEditBody",
     "ImageInput",
     "ImageValue",
     "InputTokensDetails",
     "LoadBalancer",
+    "LoadBalancerDict",
     "LoadBalancerModel",
+    "LoadBalancerModelDict",
     "LoadBalancerType",
     "OrqOptions",
+    "OrqOptionsDict",
     "Prompt",
+    "PromptDict",
     "PromptVersion",
     "Quality",
     "ResponseFormat",
     "Timeout",
+    "TimeoutDict",
     "Usage",
 ]
 

@@ -8,9 +8,26 @@ from typing import Any
 
 import attrs
 
-__all__ = ["between", "each", "finite_non_negative", "max_items", "non_empty", "one_of"]
+__all__ = [
+    "ItemErrors",
+    "between",
+    "each",
+    "finite_non_negative",
+    "max_items",
+    "non_empty",
+    "one_of",
+    "unique",
+]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+class ItemErrors(ValueError):
+    """Problems with single items of a sequence, by index (the converter puts them in the path)."""
+
+    def __init__(self, items: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(f"[{i}] {msg}" for i, msg in items))
+        self.items = items
 
 
 def between(low: int, high: int | None = None) -> Validator:
@@ -65,8 +82,23 @@ def each(check_one: Callable[[Any], str | None]) -> Validator:
     def check(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             return
-        bad = [f"[{i}] {msg}" for i, v in enumerate(value) if (msg := check_one(v))]
+        bad = [(i, msg) for i, v in enumerate(value) if (msg := check_one(v))]
         if bad:
-            raise ValueError("; ".join(bad))
+            raise ItemErrors(bad)
 
     return check
+
+
+def unique(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+    """No item of the sequence (if not None) repeats an earlier one."""
+    if value is None:
+        return
+    first: dict[Any, int] = {}
+    bad: list[tuple[int, str]] = []
+    for i, item in enumerate(value):
+        if item in first:
+            bad.append((i, f"duplicate of [{first[item]}] ({item!r})"))
+        else:
+            first[item] = i
+    if bad:
+        raise ItemErrors(bad)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 __all__ = [
+    "CACHE_TTL_DEFAULT",
     "CACHE_TTL_MAX",
+    "DEFAULT_FALLBACK_ON_CODES",
+    "FALLBACK_ON_CODES_MAX",
+    "FALLBACK_STATUS_MAX",
+    "FALLBACK_STATUS_MIN",
     "IMAGE_CONTENT_TYPES",
     "MAX_IMAGES",
     "MAX_IMAGE_BYTES",
     "N_MAX",
     "N_MIN",
+    "RETRY_COUNT_DEFAULT",
     "RETRY_COUNT_MAX",
     "RETRY_COUNT_MIN",
     "sniff_image_type",
@@ -20,7 +26,14 @@ MAX_IMAGES = 16
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 N_MIN, N_MAX = 1, 10
 RETRY_COUNT_MIN, RETRY_COUNT_MAX = 1, 5
+#: The gateway's own defaults (what it does when a field is left out); the SDK never sends them.
+RETRY_COUNT_DEFAULT = 3
+CACHE_TTL_DEFAULT = 3600  # since orq-ai-sdk 4.17.0 (was 1800)
 CACHE_TTL_MAX = 259_200
+#: ``fallback_on_codes``: up to 20 unique statuses in 400..599; omitted or empty means these.
+FALLBACK_ON_CODES_MAX = 20
+FALLBACK_STATUS_MIN, FALLBACK_STATUS_MAX = 400, 599
+DEFAULT_FALLBACK_ON_CODES = (408, 429, 500, 502, 503, 504, 529)
 IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 

@@ -8,7 +8,7 @@ Each option type is defined once and used both at the top level and inside ``orq
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -17,8 +17,10 @@ from orq_async.models._validators import (
     between,
     each,
     finite_non_negative,
+    max_items,
     non_empty,
     one_of,
+    unique,
 )
 from orq_async.models.files import ImageValue
 
@@ -46,11 +48,26 @@ CacheType = Literal["exact_match"]
 LoadBalancerType = Literal["weight_based"]
 PromptVersion = Literal["latest"]
 
-_QUALITIES = ("auto", "high", "medium", "low", "standard")
-
 
 def _http_status(code: Any) -> str | None:
     return None if 100 <= code <= 599 else f"must be an HTTP status 100..599, got {code!r}"
+
+
+def _fallback_status(code: Any) -> str | None:
+    low, high = limits.FALLBACK_STATUS_MIN, limits.FALLBACK_STATUS_MAX
+    return None if low <= code <= high else f"must be an HTTP status {low}..{high}, got {code!r}"
+
+
+def _fallback_on_codes() -> Any:
+    """The ``fallback_on_codes`` field, the same at the top level and inside ``orq``."""
+    return attrs.field(
+        default=None,
+        validator=[
+            max_items(limits.FALLBACK_ON_CODES_MAX),
+            each(_fallback_status),
+            unique,
+        ],
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -81,10 +98,10 @@ class Cache:
 
     Args:
         type: ``"exact_match"``, the only kind.
-        ttl: seconds to keep the response, 1..259200 (the gateway's default is 1800).
+        ttl: seconds to keep the response, 1..259200 (the gateway's default is 3600).
     """
 
-    type: CacheType = attrs.field(validator=one_of(("exact_match",)))
+    type: CacheType = attrs.field(validator=one_of(get_args(CacheType)))
     ttl: int | None = attrs.field(default=None, validator=between(1, limits.CACHE_TTL_MAX))
 
 
@@ -100,7 +117,7 @@ class LoadBalancerModel:
 class LoadBalancer:
     """Spread calls over several models by weight."""
 
-    type: LoadBalancerType = attrs.field(validator=one_of(("weight_based",)))
+    type: LoadBalancerType = attrs.field(validator=one_of(get_args(LoadBalancerType)))
     models: Sequence[LoadBalancerModel] = attrs.field(validator=non_empty)
 
 
@@ -117,7 +134,7 @@ class Prompt:
     """A prompt stored in orq.ai, by id."""
 
     id: str = attrs.field(validator=non_empty)
-    version: PromptVersion = attrs.field(validator=one_of(("latest",)))
+    version: PromptVersion = attrs.field(validator=one_of(get_args(PromptVersion)))
 
 
 @attrs.frozen(kw_only=True)
@@ -136,12 +153,16 @@ class Identity:
 class OrqOptions:
     """The ``orq`` object: the gateway options grouped, plus prompt and identity.
 
-    ``contact`` is the deprecated name of ``identity``.
+    ``fallback_on_codes`` (here, sent inside the JSON) is the same as the top-level field: up
+    to 20 unique statuses in 400..599 that trigger the ``fallbacks``; omitted or empty, the
+    gateway uses 408, 429, 500, 502, 503, 504 and 529. ``contact`` is the deprecated name of
+    ``identity``.
     """
 
     name: str | None = None
     retry: GatewayRetry | None = None
     fallbacks: Sequence[Fallback] | None = None
+    fallback_on_codes: Sequence[int] | None = _fallback_on_codes()
     cache: Cache | None = None
     load_balancer: LoadBalancer | None = None
     timeout: Timeout | None = None
@@ -152,20 +173,26 @@ class OrqOptions:
 
 @attrs.frozen(kw_only=True)
 class CreateImageEditRequestBody:
-    """The body of ``POST /v2/router/images/edits``. Fields left None are not sent."""
+    """The body of ``POST /v2/router/images/edits``. Fields left None are not sent.
+
+    ``fallback_on_codes``: up to 20 unique statuses in 400..599 on which the gateway tries the
+    ``fallbacks``; omitted or empty, it uses 408, 429, 500, 502, 503, 504 and 529. Its wire
+    form at the top level is chosen in :mod:`orq_async._wire`.
+    """
 
     model: str = attrs.field(validator=non_empty)
     prompt: str
     image: ImageValue | None = None
     n: int | None = attrs.field(default=None, validator=between(limits.N_MIN, limits.N_MAX))
     size: str | None = None
-    quality: Quality | None = attrs.field(default=None, validator=one_of(_QUALITIES))
+    quality: Quality | None = attrs.field(default=None, validator=one_of(get_args(Quality)))
     response_format: ResponseFormat | None = attrs.field(
-        default=None, validator=one_of(("url", "b64_json"))
+        default=None, validator=one_of(get_args(ResponseFormat))
     )
     user: str | None = None
     name: str | None = None
     fallbacks: Sequence[Fallback] | None = None
+    fallback_on_codes: Sequence[int] | None = _fallback_on_codes()
     retry: GatewayRetry | None = None
     cache: Cache | None = None
     load_balancer: LoadBalancer | None = None

@@ -1,7 +1,8 @@
 """The response of ``createImageEdit``, parsed leniently.
 
-Unknown fields are kept in each model's ``extra`` mapping; enum-like fields (``output_format``,
-``quality``) are plain strings so a new value never breaks parsing.
+Unknown fields are kept in each model's ``extra`` mapping (JSON values, typed ``object``:
+narrow them before use); enum-like fields (``output_format``, ``quality``) are plain strings
+so a new value never breaks parsing.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ import base64
 import binascii
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import attrs
 
 __all__ = ["CreateImageEditResponseBody", "ImageData", "InputTokensDetails", "Usage"]
 
-_EMPTY: Mapping[str, Any] = {}
+_EMPTY: Mapping[str, object] = {}
 
 if sys.version_info >= (3, 11):
 
@@ -36,7 +36,7 @@ class ImageData:
     b64_json: str | None = attrs.field(default=None, repr=False)
     url: str | None = None
     revised_prompt: str | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, object] = _EMPTY
 
     def decode(self) -> bytes:
         """Return the image bytes decoded from ``b64_json``.
@@ -58,7 +58,7 @@ class InputTokensDetails:
 
     text_tokens: int | None = None
     image_tokens: int | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, object] = _EMPTY
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +69,7 @@ class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     input_tokens_details: InputTokensDetails | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, object] = _EMPTY
 
 
 @attrs.frozen(kw_only=True)
@@ -82,4 +82,4 @@ class CreateImageEditResponseBody:
     size: str | None = None
     quality: str | None = None
     usage: Usage | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, object] = _EMPTY

@@ -27,8 +27,13 @@ from orq_async.errors import (
     ResponseValidationError,
 )
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
+from orq_async.throttle import Throttle
 from tests.conftest import OK_BODY, PNG
 from tests.reliability._support import RawServer, RecordingSleep, Seen, http_response
+
+# These tests pin one call's retry policy (its waits, exactly); the core-wide cooldown,
+# which adds paced waits after a 429/503, is tested in tests/test_throttle.py.
+NO_COOLDOWN = Throttle(cooldown=False)
 
 BODY = {"model": "openai/gpt-image-1", "prompt": "p", "image": PNG}
 OFF = RetryConfig("none")
@@ -192,7 +197,9 @@ def _behaviour(fault: Fault, healthy_after: int | None = None) -> Callable[..., 
 
 
 async def _call(url: str, config: RetryConfig, fault: Fault, sleep: RecordingSleep) -> tuple:
-    async with OrqCore("sk-test", server_url=url, retry_config=config, sleep=sleep) as core:
+    async with OrqCore(
+        "sk-test", server_url=url, retry_config=config, sleep=sleep, throttle=NO_COOLDOWN
+    ) as core:
         loop = asyncio.get_running_loop()
         started = loop.time()
         res = await router_images_edits_create(

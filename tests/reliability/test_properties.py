@@ -34,8 +34,13 @@ from orq_async.errors import (
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.models import FileInput
 from orq_async.retries import RETRY_AFTER_HARD_CAP
+from orq_async.throttle import Throttle
 from tests.conftest import JPEG, OK_BODY, PNG, WEBP, FakeSleep
 from tests.reliability._support import RawServer, Seen, http_response
+
+# These tests pin one call's retry policy (its waits, exactly); the core-wide cooldown,
+# which adds paced waits after a 429/503, is tested in tests/test_throttle.py.
+NO_COOLDOWN = Throttle(cooldown=False)
 
 EXAMPLES = settings(
     max_examples=150,
@@ -89,7 +94,11 @@ def env() -> Iterator[Env]:
     async def start() -> tuple[RawServer, OrqCore]:
         server = await RawServer(behave).__aenter__()
         core = OrqCore(
-            "sk-prop", server_url=server.url, retry_config=RetryConfig("none"), sleep=sleep
+            "sk-prop",
+            server_url=server.url,
+            retry_config=RetryConfig("none"),
+            sleep=sleep,
+            throttle=NO_COOLDOWN,
         )
         return server, core
 

@@ -1,0 +1,1 @@
+"""Adversarial tests (issue 10): hostile servers, hostile inputs and real link faults."""

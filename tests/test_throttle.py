@@ -1,0 +1,462 @@
+"""The cooldown, its paced release and the adaptive limit, on a fake clock (nothing sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+
+import attrs
+import pytest
+
+from orq_async.throttle import (
+    MAX_COOLDOWN,
+    PACE_END_FACTOR,
+    PACE_GROWTH,
+    AimdLimit,
+    Cooldown,
+    Throttle,
+)
+
+
+class FakeTime:
+    """A virtual clock; ``sleep`` parks until :meth:`advance` moves time past its end."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.slept.append(seconds)
+        fut = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + seconds, next(self._seq), fut))
+        await fut
+
+    async def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        await settle()
+        while self._timers and self._timers[0][0] <= end:
+            at, _, fut = heapq.heappop(self._timers)
+            self.now = max(self.now, at)
+            if not fut.done():
+                fut.set_result(None)
+            await settle()
+        self.now = end
+        await settle()
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+def throttle(fake: FakeTime, **kwargs: object) -> Throttle:
+    return Throttle(clock=fake.clock, sleep=fake.sleep, rng=random.Random(7), **kwargs)  # type: ignore[arg-type]
+
+
+async def send_times(fake: FakeTime, gate: Throttle, n: int, horizon: float) -> list[float]:
+    """Start ``n`` calls waiting for their turn; return when each was let through."""
+    sent: list[float] = []
+
+    async def call() -> None:
+        assert await gate.wait_turn(None) is None
+        sent.append(fake.now)
+
+    tasks = [asyncio.create_task(call()) for _ in range(n)]
+    await fake.advance(horizon)
+    assert all(t.done() for t in tasks), "some calls were never released"
+    await asyncio.gather(*tasks)
+    return sent
+
+
+# --- the happy path and the cooldown ---
+
+
+async def test_no_cooldown_means_no_wait(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(100):
+        gate.observe(200, None)
+        assert await gate.wait_turn(None) is None
+    assert fake.slept == []
+    assert gate.state.cooldown_until is None
+    assert gate.state.pace is None
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_refusal_with_retry_after_holds_every_call(fake: FakeTime, status: int) -> None:
+    gate = throttle(fake)
+    gate.observe(status, 2.0)
+    assert gate.state.cooldown_until == fake.now + 2.0
+    start = fake.now
+    sent = await send_times(fake, gate, 5, 10.0)
+    assert min(sent) >= start + 2.0
+    assert gate.state.cooldown_until is None
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after"), [(429, None), (500, 5.0), (200, 5.0), (None, 5.0), (400, 5.0)]
+)
+async def test_what_does_not_start_a_cooldown(
+    fake: FakeTime, status: int | None, retry_after: float | None
+) -> None:
+    gate = throttle(fake)
+    gate.observe(status, retry_after)
+    assert await gate.wait_turn(None) is None
+    assert fake.slept == []
+
+
+async def test_cooldown_off_ignores_retry_after(fake: FakeTime) -> None:
+    gate = throttle(fake, cooldown=False)
+    gate.observe(429, 30.0)
+    assert await gate.wait_turn(None) is None
+    assert gate.state.cooldown_until is None
+
+
+async def test_a_call_whose_deadline_ends_first_is_refused_at_once(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    gate.observe(429, 5.0)
+    until = fake.now + 5.0
+    blocked = await gate.wait_turn(fake.now + 1.0)
+    assert blocked is not None
+    assert until <= blocked <= until + 1.0  # the end, or the first paced slot after it
+    assert fake.slept == []
+    assert gate.state.waiting == 0
+    # The refused call claimed nothing: the next one still gets that first slot.
+    sent = await send_times(fake, gate, 1, 7.0)
+    assert sent == [blocked]
+
+
+async def test_the_cooldown_is_capped(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    gate.observe(429, 86_400.0)
+    assert gate.state.cooldown_until == fake.now + MAX_COOLDOWN
+
+
+async def test_a_later_refusal_extends_the_cooldown_of_sleeping_calls(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    start = fake.now
+    gate.observe(429, 1.0)
+    sent: list[float] = []
+
+    async def call() -> None:
+        assert await gate.wait_turn(None) is None
+        sent.append(fake.now)
+
+    task = asyncio.create_task(call())
+    await fake.advance(0.5)
+    gate.observe(429, 3.0)  # a straggler's refusal: no sends before start + 3.5 now
+    await fake.advance(10.0)
+    await task
+    assert sent
+    assert sent[0] >= start + 3.5
+
+
+async def test_a_shorter_refusal_does_not_shorten_it(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    gate.observe(429, 5.0)
+    gate.observe(503, 1.0)
+    assert gate.state.cooldown_until == fake.now + 5.0
+
+
+# --- the paced release ---
+
+
+async def test_waiting_calls_are_released_paced_at_the_served_rate(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(50):  # the server served 50 calls in the last second...
+        gate.observe(200, None)
+        await fake.advance(0.02)
+    gate.observe(429, 1.0)  # ...then refused
+    until = fake.now + 1.0
+    sent = sorted(await send_times(fake, gate, 40, 5.0))
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert until < sent[0] < until + 1 / 50  # a random phase within one interval
+    assert len(set(sent)) == 40, "released in a wave"
+    # Evenly spaced at 1/50 s, the pace growing by PACE_GROWTH per second.
+    assert all(1 / 50 / (1 + PACE_GROWTH) <= g <= 1 / 50 + 1e-9 for g in gaps)
+    assert gaps == sorted(gaps, reverse=True)
+
+
+async def test_the_phase_is_random(fake: FakeTime) -> None:
+    firsts = set()
+    for seed in range(5):
+        gate = Throttle(clock=fake.clock, sleep=fake.sleep, rng=random.Random(seed))
+        gate.observe(429, 1.0)
+        blocked = await gate.wait_turn(fake.now)
+        assert blocked is not None
+        firsts.add(blocked)
+    assert len(firsts) == 5
+
+
+async def test_the_pace_follows_the_estimate(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(10):
+        gate.observe(200, None)
+        await fake.advance(0.1)
+    gate.observe(429, 1.0)
+    state = gate.state
+    assert state.pace == pytest.approx(10.0)
+    sent = await send_times(fake, gate, 10, 5.0)
+    assert 0.6 <= max(sent) - min(sent) <= 1.2  # ten sends at ~10/s: about 0.9 s
+
+
+async def test_with_nothing_served_the_pace_is_one_per_second(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    gate.observe(429, 5.0)
+    assert gate.state.pace == pytest.approx(1.0)
+
+
+async def test_old_successes_do_not_count(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(100):
+        gate.observe(200, None)
+    await fake.advance(30.0)  # idle for long, then three successes and a refusal
+    for _ in range(3):
+        gate.observe(200, None)
+    gate.observe(429, 1.0)
+    assert gate.state.pace == pytest.approx(3.0)
+
+
+async def test_pacing_grows_then_ends(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(20):
+        gate.observe(200, None)
+    gate.observe(429, 1.0)
+    await fake.advance(1.0)
+    assert gate.state.pace == pytest.approx(20.0)
+    await fake.advance(5.0)
+    assert gate.state.pace == pytest.approx(20.0 * (1 + PACE_GROWTH) ** 5)
+    grown = 0.0
+    while (1 + PACE_GROWTH) ** grown < PACE_END_FACTOR:
+        grown += 1.0
+    await fake.advance(grown)
+    assert await gate.wait_turn(None) is None  # this claim ends pacing
+    fake.slept.clear()
+    for _ in range(50):
+        assert await gate.wait_turn(None) is None
+    assert fake.slept == []
+    assert gate.state.pace is None
+
+
+async def test_a_refusal_while_pacing_measures_the_whole_cycle(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    for _ in range(40):
+        gate.observe(200, None)
+    await fake.advance(0.5)
+    gate.observe(429, 1.0)  # a first cooldown: the last second's 40
+    assert gate.state.pace == pytest.approx(40.0)
+    await fake.advance(2.0)
+    for _ in range(30):
+        gate.observe(200, None)
+    gate.observe(429, 1.0)  # after the cooldown: a new one, over the 2 s since the last
+    assert gate.state.pace == pytest.approx(15.0)
+    assert gate.state.cooldown_until == fake.now + 1.0
+
+
+async def test_stragglers_refine_the_estimate() -> None:
+    cooldown = Cooldown(random.Random(1))
+    for _ in range(2):
+        cooldown.succeeded(10.0)
+    cooldown.refused(10.5, 1.0)
+    assert cooldown.rate(11.5) == pytest.approx(2.0)
+    for _ in range(3):  # answers to calls sent before the refusal
+        cooldown.succeeded(10.6)
+    assert not cooldown.refused(10.7, 1.0)  # same cooldown: extended, estimate refined
+    assert cooldown.rate(cooldown.until) == pytest.approx(5.0)
+
+
+# --- cancellation ---
+
+
+async def test_cancelled_while_waiting_for_the_cooldown(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    gate.observe(429, 5.0)
+    task = asyncio.create_task(gate.wait_turn(None))
+    await fake.advance(1.0)
+    assert gate.state.waiting == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert gate.state.waiting == 0
+    sent = await send_times(fake, gate, 2, 10.0)  # the others are unaffected
+    assert len(sent) == 2
+
+
+# --- the adaptive limit ---
+
+
+def test_aimd_increases_only_while_the_limit_is_used() -> None:
+    limit = AimdLimit(max_limit=10, initial=4)
+    assert limit.succeeded(in_flight=1) == 4  # 1 of 4 in use: no reason to grow
+    assert limit.succeeded(in_flight=2) == 5
+    for _ in range(20):
+        limit.succeeded(in_flight=10)
+    assert limit.limit == 10  # the ceiling
+
+
+def test_aimd_halves_once_per_window_with_a_floor_of_one() -> None:
+    limit = AimdLimit(max_limit=100, initial=64)
+    assert limit.dropped() == 32
+    for _ in range(32):  # the rest of the burst of refusals: one window of 32 outcomes
+        assert limit.dropped() == 32
+    assert limit.dropped() == 16
+    for _ in range(10):
+        for _ in range(limit.limit):
+            limit.dropped()
+    assert limit.limit == 1
+
+
+def test_aimd_refuses_bad_settings() -> None:
+    with pytest.raises(ValueError, match="max_limit"):
+        AimdLimit(max_limit=0)
+    with pytest.raises(ValueError, match="backoff"):
+        AimdLimit(max_limit=4, backoff=1.0)
+    with pytest.raises(ValueError, match="max_limit"):
+        Throttle(adaptive=True, max_limit=0)
+
+
+def test_aimd_logs_changes_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="orq_async.throttle")
+    limit = AimdLimit(max_limit=4, initial=2)
+    limit.succeeded(in_flight=2)
+    limit.dropped()
+    messages = [r.getMessage() for r in caplog.records if r.name == "orq_async.throttle"]
+    assert messages == ["adaptive limit up to 3", "adaptive limit down from 3 to 1"]
+
+
+async def test_slot_is_a_no_op_without_adaptive(fake: FakeTime) -> None:
+    gate = throttle(fake)
+    async with gate.slot(), gate.slot():
+        assert gate.state.in_flight == 0
+    assert gate.state.limit is None
+
+
+async def test_slots_bound_calls_in_flight_first_come_first_served(fake: FakeTime) -> None:
+    gate = throttle(fake, adaptive=True, max_limit=2)
+    assert gate.state.limit == 2
+    release = asyncio.Event()
+    order: list[int] = []
+    peak = 0
+
+    async def call(i: int) -> None:
+        nonlocal peak
+        async with gate.slot():
+            order.append(i)
+            peak = max(peak, gate.state.in_flight)
+            await release.wait()
+
+    tasks = [asyncio.create_task(call(i)) for i in range(5)]
+    await settle()
+    assert order == [0, 1]
+    assert gate.state.in_flight == 2
+    assert gate.state.waiting == 3
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+    assert peak == 2
+    assert gate.state.in_flight == 0
+    assert gate.state.waiting == 0
+
+
+class Holders:
+    """Tasks each holding a slot until released (a slot lives in the task that took it)."""
+
+    def __init__(self, gate: Throttle) -> None:
+        self.gate = gate
+        self.entered: list[int] = []
+        self.release = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self, i: int) -> asyncio.Task[None]:
+        async def hold() -> None:
+            async with self.gate.slot():
+                self.entered.append(i)
+                await self.release.wait()
+
+        task = asyncio.create_task(hold())
+        self.tasks.append(task)
+        return task
+
+    async def finish(self) -> None:
+        self.release.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def test_refusals_shrink_the_slots_and_successes_grow_them(fake: FakeTime) -> None:
+    gate = throttle(fake, adaptive=True, max_limit=8)
+    assert gate.state.limit == 8
+    async with gate.slot():
+        gate.observe(None, None, timed_out=True)
+    assert gate.state.limit == 4
+    holders = Holders(gate)
+    for i in range(5):
+        _ = holders.start(i)
+    await settle()
+    assert holders.entered == [0, 1, 2, 3]
+    assert gate.state.waiting == 1
+    gate.observe(200, None)  # 4 in flight of 4: grow to 5, which lets the fifth in
+    await settle()
+    assert holders.entered == [0, 1, 2, 3, 4]
+    assert gate.state.limit == 5
+    assert gate.state.in_flight == 5
+    await holders.finish()
+    assert gate.state.in_flight == 0
+
+
+async def test_cancelled_while_waiting_for_a_slot(fake: FakeTime) -> None:
+    gate = throttle(fake, adaptive=True, max_limit=1)
+    holders = Holders(gate)
+    _ = holders.start(0)
+    waiter = holders.start(1)
+    _ = holders.start(2)
+    await settle()
+    assert gate.state.waiting == 2
+    waiter.cancel()
+    await settle()
+    assert waiter.cancelled()
+    assert gate.state.waiting == 1
+    holders.release.set()
+    await holders.finish()
+    assert holders.entered == [0, 2]
+    assert gate.state.in_flight == 0
+    assert gate.state.waiting == 0
+
+
+async def test_granted_then_cancelled_passes_the_slot_on(fake: FakeTime) -> None:
+    gate = throttle(fake, adaptive=True, max_limit=1)
+    first = gate.slot()
+    await first.__aenter__()
+    holders = Holders(gate)
+    granted = holders.start(1)
+    _ = holders.start(2)
+    await settle()
+    await first.__aexit__(None, None, None)  # grants the slot to task 1...
+    granted.cancel()  # ...which is cancelled before it runs
+    await settle()
+    assert granted.cancelled()
+    assert holders.entered == [2]
+    assert gate.state.in_flight == 1
+    assert gate.state.waiting == 0
+    await holders.finish()
+    assert gate.state.in_flight == 0
+
+
+def test_state_is_a_frozen_snapshot(fake: FakeTime) -> None:
+    gate = throttle(fake, adaptive=True, max_limit=3)
+    state = gate.state
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        state.limit = 5  # type: ignore[misc]
+    assert "limit=3" in repr(gate)
