@@ -15,26 +15,22 @@ import asyncio
 import ipaddress
 import logging
 import os
-import time
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import aiohttp
-import attrs
 
 from orq_async import __version__
-from orq_async._classify import Attempt, classify
 from orq_async._guards import check_count, check_milliseconds, refuse_credentials, text_problem
-from orq_async._http import send_once
-from orq_async._logging import debug_logger_from_env, log_result, log_send, retry_logger
+from orq_async._logging import debug_logger_from_env, log_result, retry_logger
 from orq_async._multipart import EncodedBody
+from orq_async._pipeline import Attempts, decode_result
 from orq_async._plan import (
     DEFAULT_MAX_RESPONSE_BYTES,
     CallPlan,
     Settings,
-    header_problem,
     resolve,
     reusable,
 )
@@ -42,14 +38,12 @@ from orq_async._redact import Redactor
 from orq_async.errors import (
     InvalidRequestError,
     OrqError,
-    RateLimitError,
-    ResponseTooLargeError,
     ResponseValidationError,
     UnexpectedClientError,
 )
-from orq_async.hooks import HookContext, Hooks, run_after, run_before_request
+from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
-from orq_async.result import NO_META, Err, Ok, ResponseMeta, Result
+from orq_async.result import NO_META, Err, Result
 from orq_async.retries import SAFE_DEFAULT, RetryConfig, run_with_retries
 from orq_async.throttle import Throttle
 
@@ -324,77 +318,22 @@ class OrqCore:
                 stacklevel=3,
             )
         redactor = self._redactor(key)
-        async with self.throttle.slot():
-            last = await self._attempts(
-                operation, options, plan, session, headers, prepared, redactor
-            )
-        return await self._finish(operation, options, plan, _decode(operation, last, redactor))
-
-    async def _attempts(
-        self,
-        operation: Operation[Any],
-        options: RequestOptions | None,
-        plan: CallPlan,
-        session: aiohttp.ClientSession,
-        headers: dict[str, str],
-        body: EncodedBody,
-        redactor: Redactor,
-    ) -> tuple[Attempt, int]:
-        """Send with retries; return the last attempt and how many were made."""
-        hooks = self.hooks.before_request
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
-        throttle = self.throttle
-        made = 0
-
-        async def attempt(number: int, deadline: float | None) -> Attempt:
-            nonlocal made
-            made = number
-            sent = headers
-            if hooks:
-                ctx = HookContext(operation.operation_id, plan.base_url, number, options or _NONE)
-                changed = await run_before_request(hooks, ctx, headers)
-                if isinstance(changed, OrqError):
-                    return Attempt(changed)
-                problem = header_problem(changed, " set by a hook")
-                if problem is not None:
-                    return Attempt(problem)
-                sent = changed
-            timeout, total = plan.timeout, plan.total_s
-            now = time.monotonic()
-            ends = deadline if total is None else now + total
-            if deadline is not None and ends is not None and deadline < ends:
-                ends = deadline
-            blocked = await throttle.wait_turn(ends)
-            if blocked is not None:
-                return Attempt(_cooldown_error(blocked - now))
-            if deadline is not None:  # the budget is a deadline: clip this attempt to it
-                left = deadline - time.monotonic()
-                if total is None or left < total:
-                    timeout = aiohttp.ClientTimeout(
-                        total=max(left, 0.001), sock_read=timeout.sock_read
-                    )
-            if log is not None:
-                log_send(log, plan.url, number, body, sent)
-            raw = await send_once(
-                session, plan.url, sent, body, timeout, plan.max_bytes, redactor, plan.progress
-            )
-            outcome = classify(raw, redactor)
-            status = outcome.status
-            asked = outcome.retry_after if status in (429, 503) else None
-            throttle.observe(status, asked, timed_out=outcome.timed_out)
-            if log is not None:
-                log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
-            return outcome
-
-        last = await run_with_retries(
-            attempt,
-            plan.retry,
-            plan.codes,
-            replayable=body.replayable,
-            sleep=self._sleep,
-            before_sleep=None if log is None else retry_logger(log),
+        attempt = Attempts(
+            operation.operation_id, options or _NONE, plan, session, headers, prepared, redactor
         )
-        return last, made
+        attempt.hooks, attempt.throttle, attempt.log = self.hooks.before_request, self.throttle, log
+        async with self.throttle.slot():
+            last = await run_with_retries(
+                attempt,
+                plan.retry,
+                plan.codes,
+                replayable=prepared.replayable,
+                sleep=self._sleep,
+                before_sleep=None if log is None else retry_logger(log),
+            )
+        result = decode_result(operation.decode, last, attempt.made, redactor)
+        return await self._finish(operation, options, plan, result)
 
     async def _finish(
         self,
@@ -415,51 +354,6 @@ class OrqCore:
     def _base_url(self, options: RequestOptions | None) -> str:
         url = None if options is None else options.server_url
         return url if isinstance(url, str) else self._settings.server_url
-
-
-def _decode(
-    operation: Operation[T], last: tuple[Attempt, int], redactor: Redactor
-) -> Result[T, OrqError]:
-    """The final Result of the last attempt: the 2XX body decoded once, with its meta."""
-    attempt, made = last
-    meta = ResponseMeta(
-        status_code=attempt.status,
-        headers=attempt.headers,
-        request_id=attempt.request_id,
-        attempts=made,
-    )
-    outcome = attempt.outcome
-    if isinstance(outcome, OrqError):
-        if isinstance(outcome, ResponseTooLargeError):
-            outcome.headers = redactor.headers(outcome.headers)
-        return Err(outcome, meta=_redacted_meta(meta, redactor))
-    assert attempt.status is not None
-    value = operation.decode(attempt.status, attempt.headers, outcome)
-    if isinstance(value, ResponseValidationError):
-        if redactor.found_in(value.message):
-            value.message = redactor.text(value.message)
-            value.args = (value.message,)
-        value.headers = redactor.headers(value.headers)
-        value.body = redactor.body(value.body)
-        return Err(value, meta=_redacted_meta(meta, redactor))
-    return Ok(value, meta=meta)
-
-
-def _redacted_meta(meta: ResponseMeta, redactor: Redactor) -> ResponseMeta:
-    """An error's meta, its headers free of the key (an ``Err`` may be pickled or logged)."""
-    headers = redactor.headers(meta.headers)
-    return meta if headers is meta.headers else attrs.evolve(meta, headers=headers)
-
-
-def _cooldown_error(wait: float) -> RateLimitError:
-    """The error of a call refused without sending: the cooldown outlasts its deadline."""
-    error = RateLimitError(429, {}, "")
-    error.message = (
-        f"the server asked for a pause of {max(wait, 0):.3f} s more, past this call's "
-        "timeout or retry budget; nothing was sent"
-    )
-    error.args = (error.message,)
-    return error
 
 
 async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:

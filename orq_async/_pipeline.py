@@ -1,0 +1,180 @@
+"""The steps of one call between the plan and the Result: each attempt, and the decoding.
+
+:class:`Attempts` is what the retry loop calls for attempt *n*: before-request hooks, the
+throttle's gate, the timeout clipped to the retry budget, one :func:`send_once`, the pure
+:func:`classify`, and feeding the throttle. :func:`decode_result` turns the last attempt into
+the ``Result``, decoding a 2XX body once, after the retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import attrs
+
+from orq_async._classify import Attempt, classify
+from orq_async._http import send_once
+from orq_async._logging import log_send
+from orq_async._multipart import EncodedBody
+from orq_async._plan import CallPlan, header_problem
+from orq_async._redact import Redactor
+from orq_async.errors import (
+    OrqError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+)
+from orq_async.hooks import BeforeRequestHook, HookContext, run_before_request
+from orq_async.options import RequestOptions
+from orq_async.result import Err, Ok, ResponseMeta, Result
+from orq_async.throttle import Throttle
+
+__all__ = ["Attempts", "decode_result"]
+
+T = TypeVar("T")
+Decoder = Callable[[int, Any, bytes], "T | ResponseValidationError"]
+
+
+class Attempts:
+    """Makes attempt ``n`` of one call; ``made`` counts the attempts (for ``meta``)."""
+
+    __slots__ = (
+        "body",
+        "headers",
+        "hooks",
+        "log",
+        "made",
+        "operation_id",
+        "options",
+        "plan",
+        "redactor",
+        "session",
+        "throttle",
+    )
+
+    def __init__(
+        self,
+        operation_id: str,
+        options: RequestOptions,
+        plan: CallPlan,
+        session: aiohttp.ClientSession,
+        headers: dict[str, str],
+        body: EncodedBody,
+        redactor: Redactor,
+    ) -> None:
+        self.operation_id = operation_id
+        self.options = options
+        self.plan = plan
+        self.session = session
+        self.headers = headers
+        self.body = body
+        self.redactor = redactor
+        self.hooks: list[BeforeRequestHook] = []
+        self.throttle: Throttle | None = None
+        self.log: logging.Logger | None = None
+        self.made = 0
+
+    async def __call__(self, number: int, deadline: float | None) -> Attempt:
+        """Attempt ``number``; ``deadline`` (monotonic) ends the retry budget, if any."""
+        self.made = number
+        plan = self.plan
+        sent = self.headers
+        if self.hooks:
+            changed = await self._run_hooks(number)
+            if isinstance(changed, OrqError):
+                return Attempt(changed)
+            sent = changed
+        timeout = await self._gate(deadline)
+        if isinstance(timeout, OrqError):
+            return Attempt(timeout)
+        log = self.log
+        if log is not None:
+            log_send(log, plan.url, number, self.body, sent)
+        raw = await send_once(
+            self.session,
+            plan.url,
+            sent,
+            self.body,
+            timeout,
+            plan.max_bytes,
+            self.redactor,
+            plan.progress,
+        )
+        outcome = classify(raw, self.redactor)
+        if self.throttle is not None:
+            status = outcome.status
+            asked = outcome.retry_after if status in (429, 503) else None
+            self.throttle.observe(status, asked, timed_out=outcome.timed_out)
+        if log is not None:
+            log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
+        return outcome
+
+    async def _run_hooks(self, number: int) -> dict[str, str] | OrqError:
+        ctx = HookContext(self.operation_id, self.plan.base_url, number, self.options)
+        changed = await run_before_request(self.hooks, ctx, self.headers)
+        if isinstance(changed, OrqError):
+            return changed
+        problem = header_problem(changed, " set by a hook")
+        return changed if problem is None else problem
+
+    async def _gate(self, deadline: float | None) -> aiohttp.ClientTimeout | OrqError:
+        """Wait out the throttle; return this attempt's timeout (clipped to the budget)."""
+        timeout, total = self.plan.timeout, self.plan.total_s
+        if self.throttle is not None:
+            now = time.monotonic()
+            ends = deadline if total is None else now + total
+            if deadline is not None and ends is not None and deadline < ends:
+                ends = deadline
+            blocked = await self.throttle.wait_turn(ends)
+            if blocked is not None:
+                return cooldown_error(blocked - now)
+        if deadline is not None:  # the budget is a deadline: clip this attempt to it
+            left = deadline - time.monotonic()
+            if total is None or left < total:
+                timeout = aiohttp.ClientTimeout(total=max(left, 0.001), sock_read=timeout.sock_read)
+        return timeout
+
+
+def decode_result(
+    decode: Decoder[T], last: Attempt, made: int, redactor: Redactor
+) -> Result[T, OrqError]:
+    """The final Result of the last attempt: a 2XX body decoded once, with its meta."""
+    meta = ResponseMeta(
+        status_code=last.status, headers=last.headers, request_id=last.request_id, attempts=made
+    )
+    outcome = last.outcome
+    if isinstance(outcome, OrqError):
+        if isinstance(outcome, ResponseTooLargeError):
+            outcome.headers = redactor.headers(outcome.headers)
+        return Err(outcome, meta=_redacted_meta(meta, redactor))
+    assert last.status is not None
+    value = decode(last.status, last.headers, outcome)
+    if isinstance(value, ResponseValidationError):
+        if redactor.found_in(value.message):
+            value.message = redactor.text(value.message)
+            value.args = (value.message,)
+        value.headers = redactor.headers(value.headers)
+        value.body = redactor.body(value.body)
+        return Err(value, meta=_redacted_meta(meta, redactor))
+    return Ok(value, meta=meta)
+
+
+def _redacted_meta(meta: ResponseMeta, redactor: Redactor) -> ResponseMeta:
+    """An error's meta, its headers free of the key (an ``Err`` may be pickled or logged)."""
+    headers = redactor.headers(meta.headers)
+    return meta if headers is meta.headers else attrs.evolve(meta, headers=headers)
+
+
+def cooldown_error(wait: float) -> RateLimitError:
+    """The error of a call refused without sending: the cooldown outlasts its deadline."""
+    error = RateLimitError(429, {}, "")
+    error.message = (
+        f"the server asked for a pause of {max(wait, 0):.3f} s more, past this call's "
+        "timeout or retry budget; nothing was sent"
+    )
+    error.args = (error.message,)
+    return error
