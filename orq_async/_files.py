@@ -195,16 +195,17 @@ def _inspect_fileobj(fobj: IO[bytes]) -> tuple[bytes, int, int | None]:
 async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
     """Return (source, head, size, unrewindable-head) of one file content."""
     if isinstance(content, (bytes, bytearray, memoryview)):
-        view = memoryview(content).cast("B")
+        view = memoryview(cast("bytes | bytearray | memoryview", content)).cast("B")
         return view, bytes(view[:_HEAD]), view.nbytes, b""
     loop = asyncio.get_running_loop()
     if isinstance(content, os.PathLike):
-        head, size, whole = await loop.run_in_executor(None, _inspect_path, content)
+        path = cast("os.PathLike[str]", content)
+        head, size, whole = await loop.run_in_executor(None, _inspect_path, path)
         if whole is not None:
             return memoryview(whole), head, size, b""
-        return content, head, size, b""
+        return path, head, size, b""
     if isinstance(content, AsyncIterable):
-        iterator = aiter(content)
+        iterator = aiter(cast("AsyncIterable[bytes]", content))
         taken = b""
         async for chunk in iterator:
             taken += chunk
@@ -222,9 +223,12 @@ async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
 
 
 def _default_name(content: Any, content_type: str, stem: str) -> str:
-    name = getattr(content, "name", None) if not isinstance(content, os.PathLike) else content
+    name = cast(
+        "object",
+        getattr(content, "name", None) if not isinstance(content, os.PathLike) else content,
+    )
     if isinstance(name, (str, os.PathLike)):
-        base = os.path.basename(os.fspath(name))
+        base: str = os.path.basename(os.fspath(cast("str | os.PathLike[str]", name)))
         if base:
             return str(base)
     return f"{stem}.{_EXT.get(content_type, 'bin')}"
@@ -238,14 +242,18 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
     if isinstance(item, FileInput):
         filename, content, content_type = item.filename, item.content, item.content_type
     elif isinstance(item, tuple):
-        filename, content = item[0], item[1]
-        content_type = item[2] if len(item) == 3 else None
+        parts = cast("Sequence[Any]", item)
+        filename, content = parts[0], parts[1]
+        content_type = parts[2] if len(parts) == 3 else None
     try:
         source, head, size, taken = await _inspect(content)
     except UnsendableFileError as exc:
         return str(exc)
     except OSError as exc:
-        what = os.fspath(content) if isinstance(content, os.PathLike) else type(content).__name__
+        if isinstance(content, os.PathLike):
+            what = os.fspath(cast("os.PathLike[str]", content))
+        else:
+            what = type(content).__name__
         return f"cannot read {what}: {exc.strerror or exc}"
     except (TypeError, ValueError, AttributeError) as exc:
         return f"cannot read the image ({type(content).__name__}): {exc}"
@@ -289,7 +297,7 @@ async def prepare_files(
     if value is None:
         return [], []
     many = isinstance(value, list)
-    items: Sequence[Any] = value if many else [value]
+    items: Sequence[Any] = cast("list[Any]", value) if many else [value]
     where = path or name
     out: list[NamedPart] = []
     problems: list[Problem] = []

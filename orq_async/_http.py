@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Mapping
+from typing import Protocol
 
 import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from orq_async._multipart import EncodedBody, Progress, StreamedPayload
@@ -68,7 +70,16 @@ class _BadEncoding(Exception):
     pass
 
 
-def _decompressor(encoding: str, first: bytes) -> zlib._Decompress:
+class _Decoder(Protocol):
+    """What ``_read_body`` uses of a ``zlib.decompressobj`` (whose class zlib keeps private)."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes, /, max_length: int = 0) -> bytes: ...
+
+
+def _decompressor(encoding: str, first: bytes) -> _Decoder:
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate.
@@ -88,7 +99,7 @@ async def _read_body(resp: aiohttp.ClientResponse, cap: int | None) -> bytes:
     elif encoding not in ("gzip", "x-gzip", "deflate"):
         raise _BadEncoding(f"the server sent Content-Encoding {encoding!r}, which is not supported")
     out = bytearray()
-    decoder: zlib._Decompress | None = None
+    decoder: _Decoder | None = None
     async for received in resp.content.iter_chunked(_READ_CHUNK):
         chunk = received
         if encoding not in ("", "identity"):
@@ -177,9 +188,7 @@ def _failure(
     elif isinstance(exc, aiohttp.ClientConnectorError):
         where = "the proxy " if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
         error = APIConnectionError(f"cannot connect to {where}{exc.host}:{exc.port}: {exc}")
-    elif isinstance(
-        exc, (aiohttp.ClientError, OSError, aiohttp.http_exceptions.HttpProcessingError)
-    ):
+    elif isinstance(exc, (aiohttp.ClientError, OSError, HttpProcessingError)):
         # Malformed HTTP (bad status line, bad chunking, ...) is a server or network fault.
         detail = redactor.text(str(exc)) or type(exc).__name__
         error = APIConnectionError(f"connection to {url.host}:{url.port} failed: {detail}")

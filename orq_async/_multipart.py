@@ -13,7 +13,7 @@ payload for each attempt, so every attempt sends the same bytes.
 from __future__ import annotations
 
 import functools
-import uuid
+import os
 from collections.abc import Callable
 
 from aiohttp.abc import AbstractStreamWriter
@@ -90,7 +90,7 @@ def _field_head(name: str, is_json: bool) -> str:
 
 def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
     """Lay out the body: text and JSON fields first, then files (URLs as text) in order."""
-    boundary = uuid.uuid4().hex
+    boundary = os.urandom(16).hex()  # random per call, as uuid4 but without its object
     delimiter = f"--{boundary}\r\n"
     text = "".join(
         [f"{delimiter}{_field_head(name, is_json)}{value}\r\n" for name, value, is_json in fields]

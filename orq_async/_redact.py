@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["REDACTED", "Redactor", "redact_headers"]
 
@@ -97,10 +97,11 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self.value(v) for v in cast("list[object]", value)]
         if isinstance(value, dict):
+            mapping = cast("dict[object, object]", value)
             return {
-                self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in value.items()
+                self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in mapping.items()
             }
         return value
 

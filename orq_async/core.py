@@ -12,7 +12,6 @@ The pipeline of :meth:`OrqCore.send`, for a call an operation has prepared::
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import warnings
@@ -78,15 +77,6 @@ class Operation(Generic[T]):
         self.operation_id = operation_id
         self.path = path
         self.decode = decode
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host in (None, "localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(str(host).strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class OrqCore:
@@ -311,7 +301,7 @@ class OrqCore:
         if isinstance(key, OrqError):
             return await self._finish(operation, options, plan, Err(key, meta=NO_META))
         headers = plan.with_key(key)
-        if key is not None and plan.url.scheme == "http" and not _is_loopback(plan.url.host):
+        if key is not None and plan.insecure:
             warnings.warn(
                 f"sending the API key over plain HTTP to {plan.url.host}",
                 InsecureTransportWarning,

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -129,8 +129,6 @@ class APIError(OrqError):
         inner = parsed.get("error", parsed)
         if not isinstance(inner, dict):
             return None
-        from typing import cast  # only this path needs it
-
         return cast("dict[str, object]", inner)  # a JSON object's keys are str
 
     def _text(self, key: str) -> str | None:
@@ -303,12 +301,14 @@ def _parse_json(body: str) -> Any:
         return None
 
 
-def _summary(parsed: Any, body: str) -> str:
+def _summary(parsed: object, body: str) -> str:
     """The error's message from a JSON body (`error.message`, `message`, ...) or the text."""
     if isinstance(parsed, dict):
-        inner = parsed.get("error", parsed)
+        top = cast("dict[object, object]", parsed)
+        inner = top.get("error", top)
         if isinstance(inner, dict):
-            inner = inner.get("message", inner.get("detail"))
+            fields = cast("dict[object, object]", inner)
+            inner = fields.get("message", fields.get("detail"))
         if isinstance(inner, str) and inner:
             return inner[:_BODY_IN_MESSAGE]
     text = " ".join(body.split())

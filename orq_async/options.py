@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Literal, Union
+from typing import Any, Final, Literal, Union, cast
 
 import attrs
 
@@ -51,7 +51,7 @@ def _retry_codes(name: str, value: Any) -> None:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"{name} must be a list of statuses such as [429, '5XX'], got {value!r}")
     try:
-        retry_codes_matcher(value)
+        retry_codes_matcher(cast("Sequence[int | str]", value))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
 
@@ -66,7 +66,7 @@ def _mapping(name: str, value: Any, *, str_keys: bool = True) -> None:
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
     if str_keys:
-        for key in value:
+        for key in cast("Mapping[object, object]", value):
             if not isinstance(key, str):
                 raise TypeError(f"{name} keys must be str, got {key!r}")
 

@@ -25,7 +25,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import attrs
 from tenacity import (
@@ -59,7 +59,7 @@ def retry_codes_matcher(codes: Collection[int | str]) -> Callable[[int], bool]:
     """Return a predicate for statuses in ``codes`` (``429``, ``"429"``, ``"5XX"``)."""
     exact: set[int] = set()
     hundreds: set[int] = set()
-    for code in codes:
+    for code in cast("Collection[object]", codes):  # untyped callers may pass anything
         if not isinstance(code, (int, str)) or isinstance(code, bool):
             raise ValueError(f"retry code must be like 429 or '5XX', got {code!r}")
         text = str(code).strip().upper()
@@ -90,7 +90,7 @@ def _codes(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
         raise TypeError(f"{attr.name} must be a tuple of statuses such as (429, '5XX')")
     try:
-        retry_codes_matcher(value)
+        retry_codes_matcher(cast("Collection[int | str]", value))
     except ValueError as exc:
         raise ValueError(f"{attr.name}: {exc}") from None
 
@@ -172,6 +172,7 @@ class Retryable(Protocol):
 
     def should_retry(self, codes: Callable[[int], bool], connection_errors: bool) -> bool:
         """Whether the outcome is worth another attempt under this policy."""
+        ...
 
 
 R = TypeVar("R", bound=Retryable)
