@@ -1,14 +1,14 @@
-"""The aiohttp application: the image-edit route and the emulator's own endpoints.
+"""The aiohttp application: the image-edit route, request ids and JSON errors.
 
 - ``POST /v2/router/images/edits``: the gateway operation (every request is traced).
-- ``GET /v2/emulator/traces`` (JSON list, oldest first), ``DELETE /v2/emulator/traces``.
 - ``GET /v2/emulator/files/{id}``: an image answered with ``response_format=url``.
-- ``GET /v2/emulator/health``: ``{"status": "ok"}``.
+- The admin endpoints (``_admin``) and the trace viewer (``_viewer``) are added by their modules.
 
-The emulator's own endpoints need no API key. A request to the operation goes through, in
-order: an injected fault (taken on arrival), the 413 body-size check, reading and hashing the
-body, the injected fault's effect, the API key (401), multipart parsing and validation (400),
-the prompt store (404), the cache, then the models.
+Every response carries an ``x-request-id`` (for the operation, the trace's id). A request to the
+operation goes through, in order: an injected fault (taken on arrival), the 413 body-size check,
+reading and hashing the body, the injected fault's effect, the API key (401), the rate limit
+(429), multipart parsing and validation (400), the prompt store (404), the cache, then the
+models. A request whose client went away before the answer is traced with status None.
 """
 
 from __future__ import annotations
@@ -21,25 +21,26 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from orq_async.models.limits import MAX_IMAGE_BYTES, MAX_IMAGES
+from orq_async.contract import MAX_IMAGE_BYTES, MAX_IMAGES, PATH
 
+from ._admin import add_admin_routes, admin_guard
 from ._cache import cache_key
 from ._errors import GatewayError, error_body
 from ._faults import Fault
-from ._multipart import Part, boundary_of, parse_multipart
+from ._form import Part, boundary_of, parse_multipart
 from ._parse import IMAGE_FIELDS, build_request
 from ._request import EditRequest, resolve_options
 from ._response import success_body
-from ._state import EmulatorState
+from ._state import STATE, EmulatorState
 from ._traces import SECRET_HEADERS, PartInfo, TraceDraft
+from ._viewer import add_viewer_routes
 
-__all__ = ["BODY_LIMIT", "EDITS_PATH", "STATE", "make_app"]
+__all__ = ["BODY_LIMIT", "EDITS_PATH", "make_app"]
 
-EDITS_PATH = "/v2/router/images/edits"
+EDITS_PATH = PATH
 BODY_LIMIT = MAX_IMAGES * MAX_IMAGE_BYTES + 1024 * 1024
 #: Text parts are traced up to this many bytes (a data: URI can be megabytes).
 MAX_TRACED_FIELD = 4096
-STATE = web.AppKey("state", EmulatorState)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,7 +51,8 @@ class _Dropped(Exception):
 def _error(exc: GatewayError, draft: TraceDraft | None = None) -> web.Response:
     if draft is not None:
         draft.error = exc.message
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    headers.update(exc.headers)
     return web.Response(
         status=exc.status, body=error_body(exc), content_type="application/json", headers=headers
     )
@@ -73,11 +75,13 @@ def _faulted(request: web.Request, fault: Fault) -> web.Response:
     return web.Response(status=fault.status, body=body, headers=headers)
 
 
-def _authorize(request: web.Request, api_keys: frozenset[str] | None) -> None:
-    if api_keys is None:
-        return
+def _api_key(request: web.Request) -> str | None:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or key.strip() not in api_keys:
+    return key.strip() if scheme.lower() == "bearer" else None
+
+
+def _authorize(key: str | None, api_keys: frozenset[str] | None) -> None:
+    if api_keys is not None and key not in api_keys:
         raise GatewayError(
             401,
             "missing or invalid API key (send Authorization: Bearer <key>)",
@@ -147,15 +151,21 @@ async def _answer(
         if fault.kind != "delay":
             return _faulted(request, fault)
         await asyncio.sleep(fault.seconds)
-    _authorize(request, state.api_keys)
+    key = _api_key(request)
+    _authorize(key, state.api_keys)
+    if state.rate_limit is not None and (refusal := state.rate_limit.refuse(key)) is not None:
+        draft.rate_limited = True
+        raise refusal
     edit = _parse(body, request.headers.get("Content-Type"), draft)
     options = resolve_options(edit)
     draft.model_requested, draft.name, draft.user = edit.model, options.name, edit.user
     draft.identity, draft.image_count = edit.identity, len(edit.images)
+    state.images.put(draft.id, "input", [(i.data, i.content_type) for i in edit.images])
     prompt = _prompt(edit, state, draft)
-    key = cache_key(edit, options) if options.cache is not None else None
-    if key is not None and (hit := state.cache.get(key)) is not None:
+    cache_at = cache_key(edit, options) if options.cache is not None else None
+    if cache_at is not None and (hit := state.cache.get(cache_at)) is not None:
         draft.cache_hit, draft.model_used = True, hit.model_used
+        state.images.put(draft.id, "output", hit.images)
         return web.json_response(hit.body)
     outcome = await state.router.route(edit, options)
     draft.attempts = outcome.attempts
@@ -167,14 +177,16 @@ async def _answer(
             status, f"every model failed; last: {why}", type="provider_error", code="provider_error"
         )
     draft.model_used = outcome.model_used
+    content_type = f"image/{outcome.output.output_format}"
+    outputs = [(image, content_type) for image in outcome.output.images]
+    state.images.put(draft.id, "output", outputs)
     urls = None
     if edit.response_format == "url":
-        content_type = f"image/{outcome.output.output_format}"
         base = f"{request.scheme}://{request.host}/v2/emulator/files/"
         urls = [base + state.files.add(image, content_type) for image in outcome.output.images]
     answer = success_body(edit, prompt, outcome.output, urls)
-    if key is not None and options.cache is not None:
-        state.cache.put(key, answer, outcome.model_used, options.cache.ttl)
+    if cache_at is not None and options.cache is not None:
+        state.cache.put(cache_at, answer, outcome.model_used, options.cache.ttl, outputs)
     return web.json_response(answer)
 
 
@@ -208,19 +220,14 @@ async def _edits(request: web.Request) -> web.StreamResponse:
             )
         if response.status == 413:
             response.force_close()  # do not wait for a body we will not read
-        status = response.status
+        response.headers["x-request-id"] = draft.id
+        if request.transport is None or request.transport.is_closing():  # the client went away
+            draft.error = draft.error or "the client went away before the answer"
+        else:
+            status = response.status
         return response
     finally:
         state.traces.add(draft.freeze(status))
-
-
-async def _traces(request: web.Request) -> web.Response:
-    return web.json_response([trace.to_json() for trace in request.app[STATE].traces.list()])
-
-
-async def _clear_traces(request: web.Request) -> web.Response:
-    request.app[STATE].traces.clear()
-    return web.Response(status=204)
 
 
 async def _file(request: web.Request) -> web.Response:
@@ -232,8 +239,12 @@ async def _file(request: web.Request) -> web.Response:
     return web.Response(body=stored[0], content_type=stored[1])
 
 
-async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+@web.middleware
+async def _request_id(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Send an ``x-request-id`` on every response (the operation sets its trace's id)."""
+    response = await handler(request)
+    response.headers.setdefault("x-request-id", uuid.uuid4().hex)
+    return response
 
 
 @web.middleware
@@ -258,11 +269,12 @@ async def _json_errors(request: web.Request, handler: _Handler) -> web.StreamRes
 
 def make_app(state: EmulatorState) -> web.Application:
     """Build the application serving one emulator's state."""
-    app = web.Application(client_max_size=BODY_LIMIT, middlewares=[_json_errors])
+    app = web.Application(
+        client_max_size=BODY_LIMIT, middlewares=[_request_id, _json_errors, admin_guard]
+    )
     app[STATE] = state
     app.router.add_post(EDITS_PATH, _edits)
-    app.router.add_get("/v2/emulator/traces", _traces)
-    app.router.add_delete("/v2/emulator/traces", _clear_traces)
     app.router.add_get("/v2/emulator/files/{file_id}", _file)
-    app.router.add_get("/v2/emulator/health", _health)
+    add_admin_routes(app)
+    add_viewer_routes(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["GatewayError", "error_body"]
@@ -17,6 +18,7 @@ class GatewayError(Exception):
         param: the path of the offending field (``orq.retry.count``), when there is one.
         type: the error family, e.g. ``invalid_request_error``.
         code: a short machine-readable code, e.g. ``invalid_value``.
+        headers: response headers to send with it (e.g. ``Retry-After``).
     """
 
     def __init__(
@@ -27,6 +29,7 @@ class GatewayError(Exception):
         param: str | None = None,
         type: str = "invalid_request_error",
         code: str = "invalid_value",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -34,6 +37,7 @@ class GatewayError(Exception):
         self.param = param
         self.type = type
         self.code = code
+        self.headers = dict(headers or {})
 
     def to_json(self) -> dict[str, Any]:
         """Return the error as the wire object ``{"error": {...}}``."""

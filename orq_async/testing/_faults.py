@@ -12,7 +12,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["Fault", "FaultKind", "FaultQueue"]
+__all__ = ["Fault", "FaultKind", "FaultQueue", "status_fault"]
 
 FaultKind = Literal["status", "disconnect", "delay", "malformed"]
 
@@ -41,6 +41,27 @@ class Fault:
         if self.kind == "delay":
             return f"delay:{self.seconds:g}s"
         return self.kind
+
+
+def status_fault(
+    status: int,
+    *,
+    retry_after: str | None = None,
+    retry_after_ms: int | None = None,
+    body: bytes | str | None = None,
+    content_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Fault:
+    """Build a ``status`` fault (checked: 100..599), with its ``Retry-After`` headers."""
+    if type(status) is not int or not 100 <= status <= 599:  # bool is no status
+        raise ValueError(f"status must be an integer 100..599, got {status!r}")
+    extra = dict(headers or {})
+    if retry_after is not None:
+        extra["Retry-After"] = retry_after
+    if retry_after_ms is not None:
+        extra["retry-after-ms"] = str(retry_after_ms)
+    data = body.encode() if isinstance(body, str) else body
+    return Fault("status", status=status, body=data, content_type=content_type, headers=extra)
 
 
 @attrs.define

@@ -5,8 +5,9 @@ For one request the chain of models is the primary (the balancer's weighted pick
 called once, plus up to ``retry.count`` more times while its failure status is in
 ``retry.on_codes`` (no pause between gateway retries). A call longer than
 ``timeout.call_timeout`` ms is abandoned and counts as a 504 (so it is retried by the default
-``on_codes``). The first success wins; when every call failed, the answer is the last failure's
-status.
+``on_codes``). The next model of the chain is tried only when the failure's status is in
+``fallback_on_codes`` (omitted or empty: ``DEFAULT_FALLBACK_ON_CODES``). The first success
+wins;otherwise the answer is the last failure's status.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import time
 
 import attrs
 
+from orq_async.contract import DEFAULT_FALLBACK_ON_CODES
+
 from ._models import LocalModels, ModelOutput, ProviderFailure
 from ._options import GatewayOptions
 from ._request import EditRequest
-from ._traces import Attempt
+from ._traces import ProviderCall
 
 __all__ = ["TIMEOUT_STATUS", "Outcome", "Router"]
 
@@ -31,7 +34,7 @@ TIMEOUT_STATUS = 504
 class Outcome:
     """The result of routing one request: the output, or the last failure."""
 
-    attempts: tuple[Attempt, ...]
+    attempts: tuple[ProviderCall, ...]
     output: ModelOutput | None = None
     model_used: str | None = None
     failure: ProviderFailure | None = None
@@ -67,21 +70,24 @@ class Router:
         """Try the chain of models and return what happened."""
         chain = [self.primary(request, options), *(options.fallbacks or ())]
         retry = options.retry
-        attempts: list[Attempt] = []
+        fallback_codes = options.fallback_on_codes or DEFAULT_FALLBACK_ON_CODES
+        attempts: list[ProviderCall] = []
         failure: ProviderFailure | None = None
         for model in chain:
             for _ in range(1 + (retry.count if retry is not None else 0)):
                 started = time.perf_counter()
                 try:
-                    output = await self._call(model, request, options.call_timeout_ms)
+                    output = await self._call(model, request, options.timeout)
                 except ProviderFailure as exc:
                     failure = exc
-                    attempts.append(Attempt(model, exc.status, _since(started)))
+                    attempts.append(ProviderCall(model, exc.status, _since(started)))
                     if retry is None or exc.status not in retry.on_codes:
                         break
                 else:
-                    attempts.append(Attempt(model, 200, _since(started)))
+                    attempts.append(ProviderCall(model, 200, _since(started)))
                     return Outcome(tuple(attempts), output=output, model_used=model)
+            if failure is not None and failure.status not in fallback_codes:
+                break
         return Outcome(tuple(attempts), failure=failure)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ._options import GatewayOptions, OrqOptions
+from ._options import GatewayOptions, OrqObject
 
 __all__ = ["EditRequest", "InputImage", "resolve_options"]
 
@@ -39,7 +39,7 @@ class EditRequest:
     response_format: str = "b64_json"
     user: str | None = None
     options: GatewayOptions = attrs.field(factory=GatewayOptions)
-    orq: OrqOptions = attrs.field(factory=OrqOptions)
+    orq: OrqObject = attrs.field(factory=OrqObject)
 
     @property
     def identity(self) -> Mapping[str, Any] | None:
@@ -53,14 +53,4 @@ def resolve_options(request: EditRequest) -> GatewayOptions:
     The merge is option by option, not key by key: ``orq.retry`` replaces the top-level
     ``retry`` whole (its ``count`` is not combined with the top-level ``on_codes``).
     """
-    top, inner = request.options, request.orq.options
-    return GatewayOptions(
-        retry=inner.retry if inner.retry is not None else top.retry,
-        fallbacks=inner.fallbacks if inner.fallbacks is not None else top.fallbacks,
-        cache=inner.cache if inner.cache is not None else top.cache,
-        load_balancer=inner.load_balancer if inner.load_balancer is not None else top.load_balancer,
-        call_timeout_ms=(
-            inner.call_timeout_ms if inner.call_timeout_ms is not None else top.call_timeout_ms
-        ),
-        name=inner.name if inner.name is not None else top.name,
-    )
+    return request.orq.options.over(request.options)

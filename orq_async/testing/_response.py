@@ -37,18 +37,21 @@ def success_body(
 ) -> dict[str, Any]:
     """Build the answer: ``b64_json`` items, or ``url`` items when ``urls`` is given.
 
+    An absent field is omitted, never ``null`` (the official TypeScript SDK refuses
+    ``"url": null``).
+
     ``size`` and ``quality`` are present only when known (asked for, or measured by a pixel
     model); ``output_format`` follows the first input image's type.
     """
     if urls is not None:
-        data = [{"url": url, "b64_json": None} for url in urls]
+        data = [{"url": url} for url in urls]
     else:
         encoded: dict[bytes, str] = {}
         data = []
         for image in output.images:
             if image not in encoded:
                 encoded[image] = base64.b64encode(image).decode("ascii")
-            data.append({"b64_json": encoded[image], "url": None})
+            data.append({"b64_json": encoded[image]})
     body: dict[str, Any] = {
         "created": int(time.time()),
         "data": data,

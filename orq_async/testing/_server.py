@@ -10,8 +10,10 @@ from types import TracebackType
 
 from aiohttp import web
 
+from ._admin import admin_token_for
 from ._app import make_app
-from ._faults import Fault
+from ._faults import Fault, status_fault
+from ._ratelimit import limiter
 from ._state import EmulatorState
 from ._traces import Trace
 
@@ -28,12 +30,20 @@ class Emulator:
         api_keys: the accepted keys (``Authorization: Bearer <key>``); None accepts any or none.
         seed: the seed of the load balancer's random choices.
         prompts: the prompt store for ``orq.prompt``: id to prompt text.
-        host: the interface to listen on.
+        host: the interface to listen on (loopback by default).
         port: the port; 0 picks a free one.
-        clock: monotonic seconds, used by the cache's expiry (inject one to expire without
-            sleeping).
+        clock: monotonic seconds, used by the cache's expiry and the rate limit (inject one to
+            expire or refill without sleeping).
         max_traces: how many traces to keep (the oldest go first), so a load test does not
             grow without bound.
+        rate_limit: requests per second allowed per API key (a token bucket); over it, 429 with
+            ``Retry-After`` (whole seconds, rounded up) and ``retry-after-ms``. None: no limit.
+        burst: the bucket's size, the requests a key may send at once (default: ``rate_limit``
+            rounded up, at least 1).
+        keep_images: how many recent requests keep their input and output images in memory
+            for the trace viewer (0: none).
+        admin_token: the token the admin endpoints and the viewer require. None: no token on
+            loopback; a random one (read it from :attr:`admin_token`) on any other host.
     """
 
     def __init__(
@@ -46,11 +56,22 @@ class Emulator:
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
         max_traces: int = 10_000,
+        rate_limit: float | None = None,
+        burst: int | None = None,
+        keep_images: int = 20,
+        admin_token: str | None = None,
     ) -> None:
         if max_traces < 1:
             raise ValueError(f"max_traces must be >= 1, got {max_traces}")
         self._state = EmulatorState(
-            api_keys=api_keys, prompts=prompts or {}, seed=seed, clock=clock, max_traces=max_traces
+            api_keys=api_keys,
+            prompts=prompts or {},
+            seed=seed,
+            clock=clock,
+            max_traces=max_traces,
+            rate_limit=limiter(rate_limit, burst, clock),
+            keep_images=keep_images,
+            admin_token=admin_token_for(host, admin_token),
         )
         self._host = host
         self._port = port
@@ -64,6 +85,17 @@ class Emulator:
         if self._url is None:
             raise RuntimeError("the emulator is not running: await start() first")
         return self._url
+
+    @property
+    def admin_token(self) -> str | None:
+        """The token the admin endpoints and the viewer require (None: open, loopback only)."""
+        return self._state.admin_token
+
+    @property
+    def viewer_url(self) -> str:
+        """The trace viewer's URL, with the admin token when there is one."""
+        token = self._state.admin_token
+        return self.url + ("/" if token is None else f"/?token={token}")
 
     async def start(self) -> None:
         """Start listening; reads back the real port when ``port`` was 0."""
@@ -138,15 +170,14 @@ class Emulator:
             content_type: the body's content type (default ``application/json``).
             headers: more response headers.
         """
-        if not 100 <= status <= 599:
-            raise ValueError(f"status must be 100..599, got {status}")
-        extra = dict(headers or {})
-        if retry_after is not None:
-            extra["Retry-After"] = retry_after
-        if retry_after_ms is not None:
-            extra["retry-after-ms"] = str(retry_after_ms)
-        data = body.encode() if isinstance(body, str) else body
-        fault = Fault("status", status=status, body=data, content_type=content_type, headers=extra)
+        fault = status_fault(
+            status,
+            retry_after=retry_after,
+            retry_after_ms=retry_after_ms,
+            body=body,
+            content_type=content_type,
+            headers=headers,
+        )
         self._state.faults.add(fault, times)
 
     def inject_disconnect(self, *, times: int = 1) -> None:
@@ -179,19 +210,36 @@ async def serve_forever(
     port: int = 8000,
     *,
     on_ready: Callable[[str], None] | None = None,
+    on_started: Callable[[Emulator], None] | None = None,
     api_keys: Collection[str] | None = None,
     seed: int | None = None,
     prompts: Mapping[str, str] | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
+    admin_token: str | None = None,
+    keep_images: int = 20,
 ) -> None:
-    """Run an emulator until cancelled; ``on_ready`` receives its URL once it listens.
+    """Run an emulator until cancelled.
 
-    This is what ``orq-async emulator serve`` runs (e.g. ``on_ready=print``).
+    This is what ``orq-async emulator serve`` runs. Once it listens, ``on_ready`` receives its
+    URL (e.g. ``on_ready=print``) and ``on_started`` the running :class:`Emulator` (to print its
+    ``admin_token`` or ``viewer_url``). The other arguments are :class:`Emulator`'s.
     """
     async with Emulator(
-        api_keys=api_keys, seed=seed, prompts=prompts, host=host, port=port
+        api_keys=api_keys,
+        seed=seed,
+        prompts=prompts,
+        host=host,
+        port=port,
+        rate_limit=rate_limit,
+        burst=burst,
+        admin_token=admin_token,
+        keep_images=keep_images,
     ) as emulator:
         if on_ready is not None:
             on_ready(emulator.url)
+        if on_started is not None:
+            on_started(emulator)
         await asyncio.Event().wait()
 
 

@@ -7,13 +7,17 @@ import random
 import uuid
 from collections.abc import Callable, Collection, Mapping
 
+from aiohttp import web
+
 from ._cache import ResponseCache
 from ._faults import FaultQueue
 from ._gateway import Router
+from ._images import ImageStore
 from ._models import LocalModels
+from ._ratelimit import RateLimiter
 from ._traces import TraceLog
 
-__all__ = ["EmulatorState", "FileStore"]
+__all__ = ["STATE", "EmulatorState", "FileStore"]
 
 MAX_FILES = 4096
 
@@ -38,7 +42,10 @@ class FileStore:
 
 
 class EmulatorState:
-    """The configuration and the memory of one emulator: traces, faults, cache, files."""
+    """The configuration and the memory of one emulator: traces, faults, cache, files, images.
+
+    ``admin_token`` None leaves the admin endpoints and the viewer open (loopback only).
+    """
 
     def __init__(
         self,
@@ -48,6 +55,9 @@ class EmulatorState:
         seed: int | None,
         clock: Callable[[], float],
         max_traces: int,
+        rate_limit: RateLimiter | None = None,
+        keep_images: int = 20,
+        admin_token: str | None = None,
     ) -> None:
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.prompts = dict(prompts)
@@ -55,4 +65,11 @@ class EmulatorState:
         self.faults = FaultQueue()
         self.cache = ResponseCache(clock)
         self.files = FileStore()
+        self.images = ImageStore(keep_images)
         self.router = Router(LocalModels(), random.Random(seed))
+        self.rate_limit = rate_limit
+        self.admin_token = admin_token
+
+
+#: Where the application keeps its emulator's state.
+STATE = web.AppKey("state", EmulatorState)

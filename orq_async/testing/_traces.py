@@ -10,14 +10,14 @@ from typing import Any
 import attr
 import attrs
 
-__all__ = ["Attempt", "PartInfo", "Trace", "TraceDraft", "TraceLog"]
+__all__ = ["PartInfo", "ProviderCall", "Trace", "TraceDraft", "TraceLog"]
 
 #: Request headers never written to a trace.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 
 @attrs.frozen
-class Attempt:
+class ProviderCall:
     """One provider call: the model, the status it answered (504: cut off by the timeout)."""
 
     model: str
@@ -35,14 +35,51 @@ class PartInfo:
     size: int
 
 
+@attrs.define
+class _TraceFields:
+    """Every field of a trace but the status, declared once for the draft and the trace."""
+
+    id: str
+    seq: int
+    received_at: float
+    request_headers: Mapping[str, str] = attrs.field(factory=dict)
+    model_requested: str | None = None
+    model_used: str | None = None
+    attempts: tuple[ProviderCall, ...] = ()
+    cache_hit: bool = False
+    rate_limited: bool = False
+    identity: Mapping[str, Any] | None = None
+    name: str | None = None
+    user: str | None = None
+    prompt: str | None = None
+    prompt_id: str | None = None
+    image_count: int = 0
+    body_sha256: str | None = None
+    parts: tuple[PartInfo, ...] = ()
+    fields: Mapping[str, str] = attrs.field(factory=dict)
+    fault: str | None = None
+    error: str | None = None
+
+
+@attrs.define
+class TraceDraft(_TraceFields):
+    """The trace of a request being handled, filled in as it goes; :meth:`freeze` ends it."""
+
+    def freeze(self, status: int | None) -> Trace:
+        """Return the finished trace with the status answered (None: no answer)."""
+        return Trace(status=status, **attrs.asdict(self, recurse=False))
+
+
 @attrs.frozen
-class Trace:
+class Trace(_TraceFields):
     """One request to ``POST /v2/router/images/edits`` and how the emulator answered it.
 
-    - ``status``: the HTTP status answered; None when no answer was sent (an injected
-      disconnect, or the client went away).
+    - ``id``: the request id, also sent as the ``x-request-id`` response header.
+    - ``status``: the HTTP status answered; None when no answer reached the client (an injected
+      disconnect, or the client went away: timeout, cancel).
     - ``identity``: ``orq.identity``, else the deprecated ``orq.contact``.
     - ``name``: the resolved one (``orq.name`` over ``name``).
+    - ``rate_limited``: refused with 429 by the emulator's own rate limit.
     - ``fields``: the text parts as received (the last one wins, each cut at 4 KiB);
       ``parts``: every part in order, without its bytes.
     - ``fault``: the injection that applied; ``error``: the message answered with a 4XX/5XX.
@@ -50,59 +87,11 @@ class Trace:
       arrival order).
     """
 
-    id: str
-    seq: int
-    received_at: float
-    status: int | None
-    model_requested: str | None = None
-    model_used: str | None = None
-    attempts: tuple[Attempt, ...] = ()
-    cache_hit: bool = False
-    identity: Mapping[str, Any] | None = None
-    name: str | None = None
-    user: str | None = None
-    prompt: str | None = None
-    prompt_id: str | None = None
-    image_count: int = 0
-    body_sha256: str | None = None
-    request_headers: Mapping[str, str] = attrs.field(factory=dict)
-    parts: tuple[PartInfo, ...] = ()
-    fields: Mapping[str, str] = attrs.field(factory=dict)
-    fault: str | None = None
-    error: str | None = None
+    status: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the trace as a JSON-ready dict."""
         return attr.asdict(self, retain_collection_types=False)  # tuples become lists
-
-
-@attrs.define
-class TraceDraft:
-    """The mutable trace of a request being handled; frozen into a :class:`Trace` at the end."""
-
-    id: str
-    seq: int
-    received_at: float
-    request_headers: Mapping[str, str]
-    model_requested: str | None = None
-    model_used: str | None = None
-    attempts: tuple[Attempt, ...] = ()
-    cache_hit: bool = False
-    identity: Mapping[str, Any] | None = None
-    name: str | None = None
-    user: str | None = None
-    prompt: str | None = None
-    prompt_id: str | None = None
-    image_count: int = 0
-    body_sha256: str | None = None
-    parts: tuple[PartInfo, ...] = ()
-    fields: Mapping[str, str] = attrs.field(factory=dict)
-    fault: str | None = None
-    error: str | None = None
-
-    def freeze(self, status: int | None) -> Trace:
-        """Return the finished trace with the status answered (None: no answer)."""
-        return Trace(status=status, **attrs.asdict(self, recurse=False))
 
 
 class TraceLog:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orq_async.testing._errors import GatewayError
-from orq_async.testing._multipart import boundary_of, parse_multipart
+from orq_async.testing._form import boundary_of, parse_multipart
 from orq_async.testing._parse import build_request
 
 BOUNDARY = "----emu-b0undary-7MA4YWxk"

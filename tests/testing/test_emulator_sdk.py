@@ -53,6 +53,7 @@ async def test_echo_through_the_sdk(emu: Emulator, red_png: Path) -> None:
     assert res.value.data[0].decode() == image_bytes((255, 0, 0))
     assert res.value.output_format == "png"
     trace = last(emu)
+    assert res.meta.request_id == trace.id  # the emulator's x-request-id
     assert trace.parts[2].filename == "red.png"
     assert trace.request_headers["user-agent"].startswith("orq-async/")
     assert "authorization" not in trace.request_headers

@@ -8,7 +8,7 @@ import socket
 import aiohttp
 import pytest
 
-from orq_async.testing import Emulator, serve_forever
+from orq_async.testing import EDITS_PATH, Emulator, serve_forever
 
 from ._helpers import edit_form, post
 
@@ -66,6 +66,37 @@ async def test_serve_forever_reports_its_url_and_stops_on_cancel() -> None:
     url = await asyncio.wait_for(ready.get(), 5)
     async with aiohttp.ClientSession() as session, session.get(url + "/v2/emulator/health") as r:
         assert r.status == 200
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_serve_forever_passes_the_emulator_and_its_settings() -> None:
+    started: asyncio.Queue[Emulator] = asyncio.Queue()
+    task = asyncio.create_task(
+        serve_forever(
+            "127.0.0.1",
+            0,
+            on_started=started.put_nowait,
+            api_keys=["k"],
+            rate_limit=1,
+            burst=1,
+            admin_token="t",
+            keep_images=0,
+        )
+    )
+    emu = await asyncio.wait_for(started.get(), 5)
+    assert emu.admin_token == "t"
+    assert emu.viewer_url == emu.url + "/?token=t"
+    auth = {"Authorization": "Bearer k"}
+    async with aiohttp.ClientSession(headers=auth) as session:
+        statuses = []
+        for _ in range(2):
+            async with session.post(emu.url + EDITS_PATH, data=edit_form()) as resp:
+                statuses.append(resp.status)
+        async with session.get(emu.url + "/v2/emulator/traces") as resp:
+            assert resp.status == 401  # the admin token is not the API key
+    assert statuses == [200, 429]
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
