@@ -8,6 +8,7 @@ only ``None`` means "no limit", never ``0``, a negative number, ``NaN`` or ``inf
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "check_header_name",
     "check_milliseconds",
     "check_server_url",
+    "is_loopback",
     "refuse_credentials",
     "text_problem",
 ]
@@ -77,6 +79,18 @@ def refuse_credentials(name: str, text: object) -> None:
         return  # judged (and refused) when the call is planned
     if url.user is not None or url.password is not None:
         raise ValueError(f"{name} must not contain credentials (user:password@); use api_key")
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host is None:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_number(value: object) -> bool:

@@ -6,14 +6,13 @@ Every ``UNSET`` option is resolved here and nowhere else; the core then runs the
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
 
-from orq_async._guards import check_header_name, check_server_url, text_problem
+from orq_async._guards import check_header_name, check_server_url, is_loopback, text_problem
 from orq_async._http import ACCEPT_ENCODING
 from orq_async.errors import InvalidRequestError
 from orq_async.options import UNSET, RequestOptions
@@ -100,7 +99,7 @@ class CallPlan:
         self.progress = progress
         self.authed: tuple[str, dict[str, str]] | None = None  # (key, headers) cache
         #: plain HTTP to a host that is not loopback: a key would travel in clear text
-        self.insecure = url.scheme == "http" and not _is_loopback(url.host)
+        self.insecure = url.scheme == "http" and not is_loopback(url.host)
 
     def with_key(self, key: str | None) -> dict[str, str]:
         """The headers with ``Authorization`` for ``key`` (cached for a fixed key)."""
@@ -110,15 +109,6 @@ class CallPlan:
         if authed is None or authed[0] != key:
             authed = self.authed = (key, {**self.headers, "Authorization": f"Bearer {key}"})
         return authed[1]
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host in (None, "localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(str(host).strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def header_problem(headers: Mapping[Any, object], where: str) -> InvalidRequestError | None:

@@ -97,7 +97,8 @@ class OrqCore:
         session: a caller-owned ``aiohttp.ClientSession``, used as given and never closed.
         limit: the connection pool's total limit (own session only); ``None`` for none.
         limit_per_host: the pool's per-host limit, 0 for none (own session only).
-        sleep: how retry waits sleep; inject a fake in tests.
+        sleep: how retry waits (and the default throttle's cooldown waits) sleep; inject a
+            fake in tests.
         hooks: :class:`~orq_async.hooks.Hooks` to run in the pipeline (also ``core.hooks``).
         debug_logger: where to log the pipeline at DEBUG; default the ``orq_async`` logger,
             which ``ORQ_DEBUG=1`` switches on (to stderr). The key is never logged.

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from orq_async import Err, Ok, OrqCore, RequestOptions, RetryConfig
-from orq_async._plan import _is_loopback
+from orq_async._guards import is_loopback as _is_loopback
 from orq_async.errors import (
     APIConnectionError,
     APIError,

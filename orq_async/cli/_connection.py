@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import os
 import sys
 from collections.abc import AsyncGenerator, MutableMapping
@@ -20,6 +19,7 @@ from types import SimpleNamespace
 import aiohttp
 from yarl import URL
 
+from orq_async._guards import is_loopback
 from orq_async.cli._output import CliError
 from orq_async.cli._terminal import StatusLine
 from orq_async.core import DEFAULT_SERVER_URL, OrqCore
@@ -28,18 +28,6 @@ from orq_async.retries import SAFE_DEFAULT
 from orq_async.throttle import Throttle
 
 __all__ = ["is_loopback", "open_core", "read_api_key", "server_url"]
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
-    if host is None:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def server_url(args: argparse.Namespace) -> str:

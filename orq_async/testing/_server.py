@@ -101,7 +101,10 @@ class Emulator:
         """Start listening; reads back the real port when ``port`` was 0."""
         if self._runner is not None or self._closed:
             raise RuntimeError("an emulator can be started only once")
-        runner = web.AppRunner(make_app(self._state), access_log=None, handle_signals=False)
+        # A short shutdown grace: closing must not wait a minute for a slow model to answer.
+        runner = web.AppRunner(
+            make_app(self._state), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await runner.setup()
         self._runner = runner
         try:
