@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from orq_async.batch import edit_many
     from orq_async.core import OrqCore
     from orq_async.errors import (
         APIConnectionError,
@@ -21,12 +22,14 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        InputStreamError,
         InternalServerError,
         InvalidRequestError,
         NotFoundError,
         OrqError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         ResponseValidationError,
         SDKValidationError,
         UnexpectedClientError,
@@ -37,10 +40,13 @@ if TYPE_CHECKING:
     from orq_async.result import Err, Ok, ResponseMeta, Result
     from orq_async.retries import BackoffStrategy, RetryConfig
     from orq_async.sdk import Orq
+    from orq_async.throttle import Throttle
 
 _WHERE = {
     "OrqCore": "orq_async.core",
     "Orq": "orq_async.sdk",
+    "edit_many": "orq_async.batch",
+    "Throttle": "orq_async.throttle",
     "Ok": "orq_async.result",
     "Err": "orq_async.result",
     "Result": "orq_async.result",
@@ -58,11 +64,13 @@ _WHERE = {
             "AuthenticationError",
             "BadRequestError",
             "InternalServerError",
+            "InputStreamError",
             "InvalidRequestError",
             "NotFoundError",
             "OrqError",
             "PermissionDeniedError",
             "RateLimitError",
+            "ResponseTooLargeError",
             "ResponseValidationError",
             "SDKValidationError",
             "UnexpectedClientError",
@@ -81,6 +89,7 @@ __all__ = [
     "BadRequestError",
     "Err",
     "FileInput",
+    "InputStreamError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -92,14 +101,17 @@ __all__ = [
     "RateLimitError",
     "RequestOptions",
     "ResponseMeta",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "Result",
     "RetryConfig",
     "SDKValidationError",
+    "Throttle",
     "UNSET",
     "UnexpectedClientError",
     "UnprocessableEntityError",
     "__version__",
+    "edit_many",
 ]
 
 

@@ -17,6 +17,7 @@ PUBLIC = {
     "BadRequestError",
     "Err",
     "FileInput",
+    "InputStreamError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -28,14 +29,17 @@ PUBLIC = {
     "RateLimitError",
     "RequestOptions",
     "ResponseMeta",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "Result",
     "RetryConfig",
     "SDKValidationError",
+    "Throttle",
     "UNSET",
     "UnexpectedClientError",
     "UnprocessableEntityError",
     "__version__",
+    "edit_many",
 }
 
 
@@ -60,6 +64,7 @@ def test_importing_the_operation_loads_nothing_it_does_not_need() -> None:
     )
     ours = {m for m in loaded if m.startswith("orq_async")}
     assert "orq_async.sdk" not in ours
+    assert "orq_async.batch" not in ours
     assert not any(m.startswith(("orq_async.testing", "orq_async.cli")) for m in ours)
     baseline = _modules_after("import aiohttp, attrs, cattrs, tenacity, multidict, yarl")
     third_party = {m.split(".")[0] for m in loaded - baseline if not m.startswith("orq_async")}
