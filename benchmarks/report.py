@@ -389,6 +389,7 @@ def render(
     cold: dict[str, Any] | None,
     manual: str,
     elapsed: float,
+    ratelimit: str = "",
 ) -> str:
     """The whole RESULTS.md."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -411,6 +412,8 @@ def render(
         out += throughput_section(run, f"Throughput and latency ({run['target']})")
     out += memory_section(memory, memory_size)
     out += coldstart_section(cold)
+    if ratelimit:  # benchmarks.ratelimit's section, between its own markers
+        out += ["", ratelimit.strip("\n"), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python -m benchmarks.run                 # everything, a few minutes
     python -m benchmarks.run --quick         # CI smoke: orq_async and the floor, < 60 s
     python -m benchmarks.run --target emulator --only throughput
+    python -m benchmarks.run --only ratelimit  # the rate-limit scenario (not in the default)
     python -m benchmarks.run --only throughput --clients orq_async,aiohttp \\
         --variant before=/tmp/sdk-before     # A/B: a copy of the SDK as another client
 
@@ -26,12 +27,13 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import coldstart, memory, report, throughput
+from benchmarks import coldstart, memory, ratelimit, report, throughput
 from benchmarks.clients import ALL_CLIENTS, CLIENTS, CORE_CLIENTS, FLOOR
 from benchmarks.common import KIB, MIB, ROOT
 from benchmarks.server import spawn
 
 SECTIONS = ("throughput", "memory", "coldstart")
+EXTRA_SECTIONS = ("ratelimit",)  # run only when asked with --only
 
 
 def _ints(text: str) -> list[int]:
@@ -42,7 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="CI smoke run (< 60 s, no peers needed)")
-    p.add_argument("--only", default=",".join(SECTIONS), help="sections: " + ",".join(SECTIONS))
+    p.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help="sections: " + ",".join(SECTIONS + EXTRA_SECTIONS),
+    )
     p.add_argument("--target", choices=("standin", "emulator", "both"), default="standin")
     p.add_argument("--clients", default=None, help="comma-separated; default all installed")
     p.add_argument("--rounds", type=int, default=None)
@@ -172,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
         cold = coldstart.run_all(variants=names, reps=reps, cpu=1, log=log)
         failed |= bool(cold["errors"])
 
+    rate_section = ""
+    if "ratelimit" in only:
+        log("fan-out against a rate limit:")
+        rate_args = ratelimit.parse_args([])
+        rate_records = ratelimit.run_all(rate_args, log)
+        failed |= any("error" in r for r in rate_records)
+        rate_section = ratelimit.render(rate_records, rate_args, "python -m benchmarks.ratelimit")
     output = args.output or (None if quick else ROOT / "benchmarks" / "RESULTS.md")
     manual = report.read_manual(output or ROOT / "benchmarks" / "RESULTS.md")
     command = "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -182,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_size=memory_size,
         cold=cold,
         manual=manual if output else "",
+        ratelimit=rate_section or (ratelimit.read_section(output) if output else ""),
         elapsed=time.perf_counter() - started,
     )
     if output:

@@ -8,16 +8,17 @@ One :class:`Throttle` per core gates every attempt of every call:
 - **Paced release.** Honouring T exactly would wake every waiting call at the same instant:
   the server's bucket is drained in a millisecond and the next wave of refusals starts a new
   cooldown (the synchronised waves of independent backoff). Instead, once T has passed, sends
-  are paced one by one at the rate the server sustained before it refused: the successes seen
-  since the previous cooldown began (a whole cycle of cooldown and release), or, for a first
-  cooldown, in the last ``max(Retry-After, 1 s)``, divided by that span (1 to 10 s), and at
-  least one send per second (with nothing served there is no basis to estimate). Sends are
-  evenly spaced (a server's bucket is often empty when its cooldown ends: a send early by any
-  jitter would be refused), and the first one comes at a random phase within one interval
-  after T (an injectable RNG), so several cores or processes do not line up. Which waiting call
-  gets which slot is first come, first served. The pace grows by :data:`PACE_GROWTH` per second
-  to probe for more capacity, and pacing ends once it has grown :data:`PACE_END_FACTOR` times
-  without another refusal; a new refusal takes a fresh estimate.
+  are paced one at a time, evenly spaced (a server's bucket is often empty when its cooldown
+  ends: a send early by any jitter would be refused), the first at a random phase within one
+  interval after T (an injectable RNG), so several cores or processes do not line up; which
+  waiting call gets which slot is first come, first served. The starting pace is what the
+  server sustained: its successes since the previous cooldown began (or, for a first one, in
+  the last ``max(Retry-After, 1 s)``), answers still arriving during the cooldown included,
+  over that span (1 to 10 s), and at least one send per second. After a first cooldown no
+  ceiling is known: the pace doubles every second (:data:`PROBE_GROWTH`) until the next
+  refusal. A refusal while paced marks the ceiling: the pace restarts at no less than
+  :data:`PACE_BACKOFF` of the pace it came at and grows by :data:`PACE_GROWTH` per second.
+  Pacing ends once the pace has grown :data:`PACE_END_FACTOR` times without a refusal.
 - **Adaptive concurrency** (opt-in): an AIMD limit on calls in flight, +1 per success while
   the limit is in use, halved on a 429/503/timeout (at most once per window of ``limit``
   outcomes, so one burst of refusals counts once), floor 1, ceiling ``max_limit``. Changes are
@@ -44,8 +45,10 @@ import attrs
 
 __all__ = [
     "MAX_COOLDOWN",
+    "PACE_BACKOFF",
     "PACE_END_FACTOR",
     "PACE_GROWTH",
+    "PROBE_GROWTH",
     "AimdLimit",
     "Cooldown",
     "Throttle",
@@ -56,8 +59,12 @@ logger = logging.getLogger("orq_async.throttle")
 
 #: Seconds: the longest cooldown recorded, whatever the server asks (as the retries' cap).
 MAX_COOLDOWN: Final = 60.0
-#: Per second: how fast the paced rate grows after a cooldown while no refusal comes.
-PACE_GROWTH: Final = 0.1
+#: Per second: how fast the pace grows after a first cooldown (no ceiling known yet).
+PROBE_GROWTH: Final = 1.0
+#: Per second: how fast the pace grows after a refusal while paced (the ceiling is near).
+PACE_GROWTH: Final = 0.05
+#: A refusal while paced restarts at no less than this share of the pace it came at.
+PACE_BACKOFF: Final = 0.6
 #: Pacing ends when the rate has grown this many times over its estimate.
 PACE_END_FACTOR: Final = 16.0
 _BUCKET = 0.1  # seconds per bucket of the success counter
@@ -93,9 +100,10 @@ class _Served:
 class Cooldown:
     """The shared cooldown and its paced release, as a pure state machine.
 
-    Feed it :meth:`succeeded` and :meth:`refused` with clock readings; ask :meth:`claim` when
-    an attempt may send. ``free_at`` is the earliest time the next attempt may send; an
-    attempt arriving at or after it while not pacing sends at once (the happy path).
+    Feed it :meth:`succeeded` and :meth:`refused` with clock readings; an attempt may send at
+    once when ``now >= free_at`` and not :attr:`pacing` (the happy path); otherwise it waits
+    until ``until`` and then asks :meth:`claim` for its slot. The pace is estimated when the
+    cooldown ends, so it counts the answers still arriving during it (to calls sent before).
     """
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -105,20 +113,32 @@ class Cooldown:
         self._rng = rng or random.Random()
         self._served = _Served()
         self._rate = 0.0  # the estimate paced from; 0 when not pacing
+        self._pending = False  # a cooldown whose pace is estimated when it ends
         self._span = _MIN_SPAN
         self._refused_at = 0.0  # when the current (or last) cooldown started
+        self._growth = PACE_GROWTH
+        self._refused_pace: float | None = None  # the pace when the cooldown began
 
     @property
     def pacing(self) -> bool:
-        """Whether sends are being paced after a cooldown."""
-        return self._rate > 0.0
+        """Whether sends wait for a cooldown or are paced after one."""
+        return self._pending or self._rate > 0.0
+
+    def _starting_pace(self, now: float) -> float:
+        served = self._served.since(self._refused_at - self._span, now)
+        pace = max(served / self._span, _MIN_PACE)
+        if self._refused_pace is not None:  # refused while paced: the ceiling is near that
+            pace = max(pace, PACE_BACKOFF * self._refused_pace)
+        return pace
 
     def rate(self, now: float) -> float | None:
-        """The paced rate (sends/s) at ``now``, or None when not pacing."""
+        """The paced rate (sends/s) at ``now`` (an estimate so far during a cooldown), or None."""
+        if self._pending:
+            return self._starting_pace(now)
         if not self._rate:
             return None
         elapsed = max(now - self.until, 0.0)
-        return float(self._rate * (1.0 + PACE_GROWTH) ** elapsed)
+        return float(self._rate * (1.0 + self._growth) ** elapsed)
 
     def succeeded(self, now: float) -> None:
         """An attempt got a 2XX response."""
@@ -127,32 +147,32 @@ class Cooldown:
     def refused(self, now: float, retry_after: float) -> bool:
         """A 429/503 asking to wait ``retry_after`` seconds; True when it started a cooldown.
 
-        A refusal during a cooldown extends it (and refines the rate estimate with successes
-        that arrived since); one after it ends starts a new cooldown with a fresh estimate.
+        A refusal during a cooldown may extend it; one after it ends starts a new one.
         """
         wait = min(max(retry_after, 0.0), MAX_COOLDOWN)
         started = now >= self.until
         if started:
+            self._refused_pace = self.rate(now)
             # The span measured: since the last cooldown began (a whole cycle of cooldown and
             # release: what the server sustains), or the asked wait for a first cooldown.
             since = now - self._refused_at if self.epoch else wait
             self._span = min(max(since, _MIN_SPAN), _BUCKET * _BUCKETS)
             self._refused_at = now
-        served = self._served.since(self._refused_at - self._span, now)
-        self._rate = max(served / self._span, _MIN_PACE)
         if now + wait > self.until:
-            # Slots claimed before are void (their holders claim again when they wake): the
-            # release starts afresh at the new end, at a random phase.
-            self.until = now + wait
-            self.free_at = self.until + self._rng.random() / self._rate
+            # Slots claimed before are void: their holders wait for the new end and claim again.
+            self.until = self.free_at = now + wait
+            self._pending = True
             self.epoch += 1
         return started
 
     def claim(self, now: float, deadline: float | None = None) -> float:
-        """When an attempt arriving at ``now`` may send; claims that slot unless it is late.
-
-        Returns the send time; when it is later than ``deadline`` nothing is claimed.
-        """
+        """When an attempt arriving at ``now`` (not before ``until``) may send; claims that slot
+        unless it is later than ``deadline``, and returns it."""
+        if self._pending:  # the first claim after the cooldown: estimate, pick a random phase
+            self._pending = False
+            self._rate = self._starting_pace(self.until)
+            self._growth = PROBE_GROWTH if self._refused_pace is None else PACE_GROWTH
+            self.free_at = self.until + self._rng.random() / self._rate
         at = self.free_at if self.free_at > now else now
         if deadline is not None and at > deadline:
             return at
@@ -234,7 +254,7 @@ class Throttle:
         max_limit: the adaptive limit's ceiling (the connection pool's size).
         clock: monotonic seconds; inject a fake in tests.
         sleep: how waits sleep; inject a fake in tests.
-        rng: the jitter's random source; inject a seeded one in tests.
+        rng: the random source of the release phase; inject a seeded one in tests.
     """
 
     def __init__(
@@ -247,6 +267,8 @@ class Throttle:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        if type(max_limit) is not int or max_limit < 1:  # bool is no size
+            raise ValueError(f"max_limit must be an int >= 1, got {max_limit!r}")
         self._cooldown = Cooldown(rng) if cooldown else None
         self._limit = AimdLimit(max_limit) if adaptive else None
         self._clock = clock
@@ -292,12 +314,20 @@ class Throttle:
         try:
             while True:
                 epoch = cooldown.epoch
+                if now < cooldown.until:  # wait for its end; a later refusal may extend it
+                    if deadline is not None and cooldown.until > deadline:
+                        return cooldown.until
+                    end = cooldown.until
+                    await self._sleep(end - now)
+                    # Trust the sleep (an injected one may not move the clock): no spinning.
+                    now = max(self._clock(), end)
+                    continue
                 at = cooldown.claim(now, deadline)
                 if deadline is not None and at > deadline:
                     return at
                 if at > now:
                     await self._sleep(at - now)
-                    now = self._clock()
+                    now = max(self._clock(), at)
                 if cooldown.epoch == epoch:  # no new refusal while asleep: our slot holds
                     return None
         finally:

@@ -13,8 +13,10 @@ import pytest
 
 from orq_async.throttle import (
     MAX_COOLDOWN,
+    PACE_BACKOFF,
     PACE_END_FACTOR,
     PACE_GROWTH,
+    PROBE_GROWTH,
     AimdLimit,
     Cooldown,
     Throttle,
@@ -129,14 +131,11 @@ async def test_a_call_whose_deadline_ends_first_is_refused_at_once(fake: FakeTim
     gate = throttle(fake)
     gate.observe(429, 5.0)
     until = fake.now + 5.0
-    blocked = await gate.wait_turn(fake.now + 1.0)
-    assert blocked is not None
-    assert until <= blocked <= until + 1.0  # the end, or the first paced slot after it
+    assert await gate.wait_turn(fake.now + 1.0) == until
     assert fake.slept == []
     assert gate.state.waiting == 0
-    # The refused call claimed nothing: the next one still gets that first slot.
     sent = await send_times(fake, gate, 1, 7.0)
-    assert sent == [blocked]
+    assert until <= sent[0] <= until + 1.0  # the first paced slot: at most one interval later
 
 
 async def test_the_cooldown_is_capped(fake: FakeTime) -> None:
@@ -185,8 +184,8 @@ async def test_waiting_calls_are_released_paced_at_the_served_rate(fake: FakeTim
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert until < sent[0] < until + 1 / 50  # a random phase within one interval
     assert len(set(sent)) == 40, "released in a wave"
-    # Evenly spaced at 1/50 s, the pace growing by PACE_GROWTH per second.
-    assert all(1 / 50 / (1 + PACE_GROWTH) <= g <= 1 / 50 + 1e-9 for g in gaps)
+    # Evenly spaced at 1/50 s, the pace growing by PROBE_GROWTH per second (no ceiling known).
+    assert all(1 / 50 / (1 + PROBE_GROWTH) <= g <= 1 / 50 + 1e-9 for g in gaps)
     assert gaps == sorted(gaps, reverse=True)
 
 
@@ -195,9 +194,7 @@ async def test_the_phase_is_random(fake: FakeTime) -> None:
     for seed in range(5):
         gate = Throttle(clock=fake.clock, sleep=fake.sleep, rng=random.Random(seed))
         gate.observe(429, 1.0)
-        blocked = await gate.wait_turn(fake.now)
-        assert blocked is not None
-        firsts.add(blocked)
+        firsts.update(await send_times(fake, gate, 1, 3.0))
     assert len(firsts) == 5
 
 
@@ -230,17 +227,20 @@ async def test_old_successes_do_not_count(fake: FakeTime) -> None:
     assert gate.state.pace == pytest.approx(3.0)
 
 
-async def test_pacing_grows_then_ends(fake: FakeTime) -> None:
+async def test_pacing_probes_fast_then_ends(fake: FakeTime) -> None:
     gate = throttle(fake)
     for _ in range(20):
         gate.observe(200, None)
     gate.observe(429, 1.0)
-    await fake.advance(1.0)
     assert gate.state.pace == pytest.approx(20.0)
-    await fake.advance(5.0)
-    assert gate.state.pace == pytest.approx(20.0 * (1 + PACE_GROWTH) ** 5)
+    await fake.advance(1.0)
+    await send_times(fake, gate, 1, 1.0)  # the first claim: the estimate is taken
+    # A first cooldown: no ceiling known, the pace doubles each second.
+    assert gate.state.pace == pytest.approx(20.0 * (1 + PROBE_GROWTH))
+    await fake.advance(2.0)
+    assert gate.state.pace == pytest.approx(20.0 * (1 + PROBE_GROWTH) ** 3)
     grown = 0.0
-    while (1 + PACE_GROWTH) ** grown < PACE_END_FACTOR:
+    while (1 + PROBE_GROWTH) ** grown < PACE_END_FACTOR:
         grown += 1.0
     await fake.advance(grown)
     assert await gate.wait_turn(None) is None  # this claim ends pacing
@@ -251,19 +251,41 @@ async def test_pacing_grows_then_ends(fake: FakeTime) -> None:
     assert gate.state.pace is None
 
 
-async def test_a_refusal_while_pacing_measures_the_whole_cycle(fake: FakeTime) -> None:
+async def test_a_refusal_while_paced_backs_off_from_that_pace(fake: FakeTime) -> None:
     gate = throttle(fake)
     for _ in range(40):
         gate.observe(200, None)
     await fake.advance(0.5)
     gate.observe(429, 1.0)  # a first cooldown: the last second's 40
     assert gate.state.pace == pytest.approx(40.0)
-    await fake.advance(2.0)
+    await fake.advance(1.0)
+    await send_times(fake, gate, 1, 1.0)  # pacing starts at 40/s, doubling each second
+    paced = gate.state.pace
+    assert paced == pytest.approx(80.0, rel=0.01)
     for _ in range(30):
         gate.observe(200, None)
-    gate.observe(429, 1.0)  # after the cooldown: a new one, over the 2 s since the last
-    assert gate.state.pace == pytest.approx(15.0)
+    gate.observe(429, 1.0)  # refused while paced: restart near the ceiling, grow slowly
+    assert paced is not None
+    assert gate.state.pace == pytest.approx(PACE_BACKOFF * paced)
     assert gate.state.cooldown_until == fake.now + 1.0
+    await fake.advance(1.0)
+    await send_times(fake, gate, 1, 2.0)
+    assert gate.state.pace == pytest.approx(PACE_BACKOFF * paced * (1 + PACE_GROWTH) ** 2)
+
+
+def test_after_pacing_ends_a_refusal_measures_the_whole_cycle() -> None:
+    cooldown = Cooldown(random.Random(1))
+    for _ in range(10):
+        cooldown.succeeded(1000.0)
+    cooldown.refused(1000.5, 1.0)  # a first cooldown: 10 in the last second
+    assert cooldown.claim(1001.5) >= 1001.5
+    assert cooldown.rate(1001.5) == pytest.approx(10.0, rel=0.01)
+    cooldown.claim(1006.0)  # 4.5 s of doubling: past PACE_END_FACTOR, pacing ends
+    assert not cooldown.pacing
+    for _ in range(300):
+        cooldown.succeeded(1006.0)
+    cooldown.refused(1006.5, 1.0)  # 300 over the 6 s since the last cooldown began
+    assert cooldown.rate(1006.5) == pytest.approx(50.0)
 
 
 async def test_stragglers_refine_the_estimate() -> None:
@@ -271,10 +293,11 @@ async def test_stragglers_refine_the_estimate() -> None:
     for _ in range(2):
         cooldown.succeeded(10.0)
     cooldown.refused(10.5, 1.0)
-    assert cooldown.rate(11.5) == pytest.approx(2.0)
-    for _ in range(3):  # answers to calls sent before the refusal
+    assert cooldown.rate(10.5) == pytest.approx(2.0)
+    for _ in range(3):  # answers to calls sent before the refusal, arriving during it
         cooldown.succeeded(10.6)
-    assert not cooldown.refused(10.7, 1.0)  # same cooldown: extended, estimate refined
+    assert not cooldown.refused(10.7, 1.0)  # same cooldown: extended
+    cooldown.claim(cooldown.until)  # the estimate is taken when it ends
     assert cooldown.rate(cooldown.until) == pytest.approx(5.0)
 
 
@@ -324,8 +347,9 @@ def test_aimd_refuses_bad_settings() -> None:
         AimdLimit(max_limit=0)
     with pytest.raises(ValueError, match="backoff"):
         AimdLimit(max_limit=4, backoff=1.0)
-    with pytest.raises(ValueError, match="max_limit"):
-        Throttle(adaptive=True, max_limit=0)
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(ValueError, match="max_limit must be an int >= 1"):
+            Throttle(max_limit=bad)  # type: ignore[arg-type]
 
 
 def test_aimd_logs_changes_at_debug(caplog: pytest.LogCaptureFixture) -> None:
@@ -460,3 +484,16 @@ def test_state_is_a_frozen_snapshot(fake: FakeTime) -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         state.limit = 5  # type: ignore[misc]
     assert "limit=3" in repr(gate)
+
+
+async def test_a_sleep_that_does_not_move_the_clock_does_not_spin() -> None:
+    slept: list[float] = []
+
+    async def instant(seconds: float) -> None:  # as a core's injected test sleep does
+        slept.append(seconds)
+
+    gate = Throttle(clock=lambda: 5.0, sleep=instant, rng=random.Random(1))
+    gate.observe(429, 2.0)
+    assert await gate.wait_turn(None) is None
+    assert slept[0] == pytest.approx(2.0)  # the cooldown, then at most the first slot's phase
+    assert len(slept) <= 2
