@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import statistics
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,3 +89,16 @@ def median(values: list[float]) -> float:
 def emit(obj: object) -> None:
     """One JSON line on stdout, flushed (the worker protocol)."""
     print(json.dumps(obj), flush=True)
+
+
+async def drive(call: Callable[[], Awaitable[object]], concurrency: int, requests: int) -> None:
+    """``requests`` calls made by ``concurrency`` concurrent callers (a closed loop)."""
+    left = requests
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await call()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -3,7 +3,7 @@
 Usage::
 
     python -m benchmarks.profile [CLIENT] [--concurrency 16] [--size 65536] [--requests 3000]
-        [--sort tottime] [--limit 40] [--out prof.pstats]
+        [--sort tottime] [--limit 40] [--out prof.pstats] [--sdk-path DIR]
 
 Starts the stand-in (pinned to CPU 0), pins itself to CPU 1, warms the client up, then profiles
 ``--requests`` calls made by ``--concurrency`` concurrent callers and prints the top functions.
@@ -17,23 +17,17 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import sys
 import time
 
-from benchmarks.clients import CLIENTS, Client
-from benchmarks.common import fake_png, pin
+from benchmarks.clients import CLIENTS, Client, ImageSource
+from benchmarks.common import drive, fake_png, pin
 from benchmarks.server import spawn
 
 
 async def _drive(client: Client, image: bytes, concurrency: int, requests: int) -> None:
-    left = requests
-
-    async def worker() -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await client.edit([image])
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    images: list[ImageSource] = [image]
+    await drive(lambda: client.edit(images), concurrency, requests)
 
 
 async def _main(args: argparse.Namespace, url: str) -> None:
@@ -75,7 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--out", default=None)
     parser.add_argument("--no-cprofile", dest="cprofile", action="store_false")
+    parser.add_argument("--sdk-path", default=None, help="import orq_async from this directory")
     args = parser.parse_args(argv)
+    if args.sdk_path:
+        sys.path.insert(0, args.sdk_path)
     server = spawn("standin", cpu=0)
     pin(1)
     try:

@@ -15,15 +15,23 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from typing import cast
 
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.payload import BytesPayload, Payload
+from aiohttp.payload import Payload
 
 from orq_async._files import FilePart, NamedPart
 from orq_async._wire import WireField
 from orq_async.errors import InputStreamError, Problem
 
 __all__ = ["EncodedBody", "Progress", "encode_body"]
+
+_JOIN_LIMIT = 256 * 1024
+
+
+def _in_memory(segment: bytes | FilePart) -> bool:
+    return not isinstance(segment, FilePart) or isinstance(segment.source, memoryview)
+
 
 Progress = Callable[[int, "int | None"], None]
 """Upload progress callback: ``(bytes_sent, total_bytes_or_None)``."""
@@ -46,7 +54,7 @@ def _part_head(boundary: str, name: str, filename: str | None, content_type: str
 class EncodedBody:
     """A multipart body plan: byte segments and file parts, replayable per attempt."""
 
-    __slots__ = ("content_type", "joined", "replayable", "segments", "size", "upload_bytes")
+    __slots__ = ("content_type", "joinable", "replayable", "segments", "size", "upload_bytes")
 
     def __init__(
         self,
@@ -62,11 +70,16 @@ class EncodedBody:
         self.size = size
         self.replayable = replayable
         self.upload_bytes = upload_bytes
-        # A body of in-memory parts only (bytes images) is joined once and sent in one write:
-        # the cheapest thing aiohttp can send, and the same bytes on every attempt.
-        self.joined: bytes | None = None
-        if all(not isinstance(s, FilePart) or isinstance(s.source, memoryview) for s in segments):
-            self.joined = b"".join(s if isinstance(s, bytes) else s.source for s in segments)  # type: ignore[misc]
+        # A small body of in-memory parts only (bytes images) is joined at write time and sent
+        # in one write: the cheapest thing aiohttp can send, without keeping a copy for the
+        # call's life. Larger ones stream (a join would cost more than the extra writes).
+        self.joinable = (
+            size is not None
+            and size <= _JOIN_LIMIT
+            and all(
+                not isinstance(s, FilePart) or isinstance(s.source, memoryview) for s in segments
+            )
+        )
 
     def payload(self, progress: Progress | None = None) -> Payload:
         """A fresh aiohttp payload for this body (one per attempt).
@@ -74,8 +87,8 @@ class EncodedBody:
         Args:
             progress: called as ``progress(bytes_sent, total_or_None)`` after each write.
         """
-        if self.joined is not None and progress is None:
-            return BytesPayload(self.joined, content_type=self.content_type)
+        if self.joinable and progress is None:
+            return _JoinedPayload(self, None)
         return StreamedPayload(self, progress)
 
 
@@ -177,3 +190,14 @@ class StreamedPayload(Payload):
     ) -> None:
         """Write the body; the length is already fixed by the plan."""
         await self.write(writer)
+
+
+class _JoinedPayload(StreamedPayload):
+    """A small in-memory body joined at write time: one write, no copy kept for the call."""
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Write the whole body at once."""
+        parts = [
+            s if isinstance(s, bytes) else cast("memoryview", s.source) for s in self._body.segments
+        ]
+        await writer.write(b"".join(parts))

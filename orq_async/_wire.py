@@ -29,8 +29,13 @@ LIST_FORM: Final[ListForm] = "repeated"
 """How top-level lists of scalars travel; swap the form here and nowhere else."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Compact JSON; one encoder for every part (``json.dumps`` with options builds one each
+    time)."""
+    return _ENCODER.encode(value)
 
 
 def list_parts(name: str, values: Iterable[int], form: ListForm = LIST_FORM) -> list[WireField]:
