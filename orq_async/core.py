@@ -167,6 +167,7 @@ class OrqCore:
         self._closed = False
         self._plans: dict[str, CallPlan | InvalidRequestError] = {}
         self._redactors: dict[str | None, Redactor] = {}
+        self._other_gates: dict[str, Throttle] = {}
         self._loop_end: AsyncGenerator[None, None] | None = None
         self.hooks = hooks if hooks is not None else Hooks()
         self.throttle = throttle or Throttle(max_limit=limit or 100, sleep=sleep)
@@ -250,6 +251,18 @@ class OrqCore:
             plan = self._plans[path] = resolve(self._settings, None, path)
         return plan
 
+    def _gate(self, plan: CallPlan) -> Throttle:
+        """The cooldown of the call's server: the core's own, or one per other server."""
+        if plan.base_url == self._settings.server_url:
+            return self.throttle
+        origin = str(plan.url.origin())
+        gate = self._other_gates.get(origin)
+        if gate is None:
+            if len(self._other_gates) > 64:  # many per-call servers: keep memory bounded
+                self._other_gates.clear()
+            gate = self._other_gates[origin] = self.throttle.for_other_server()
+        return gate
+
     def _redactor(self, key: str | None) -> Redactor:
         redactor = self._redactors.get(key)
         if redactor is None:
@@ -309,11 +322,12 @@ class OrqCore:
                 stacklevel=3,
             )
         redactor = self._redactor(key)
+        gate = self._gate(plan)
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
         attempt = Attempts(
             operation.operation_id, options or _NONE, plan, session, headers, prepared, redactor
         )
-        attempt.hooks, attempt.throttle, attempt.log = self.hooks.before_request, self.throttle, log
+        attempt.hooks, attempt.throttle, attempt.log = self.hooks.before_request, gate, log
         async with self.throttle.slot():
             last = await run_with_retries(
                 attempt,

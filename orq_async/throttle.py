@@ -273,12 +273,21 @@ class Throttle:
         self._limit = AimdLimit(max_limit) if adaptive else None
         self._clock = clock
         self._sleep = sleep
+        self._rng = rng
         self._in_flight = 0
         self._waiting = 0
         self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def __repr__(self) -> str:
         return f"<Throttle {self.state}>"
+
+    def for_other_server(self) -> Throttle:
+        """A cooldown of its own for another server (a per-call ``server_url``): one server's
+        ``Retry-After`` says nothing of another's. Same settings; no adaptive limit (the
+        connection pool, which that limit sizes, stays this throttle's)."""
+        return Throttle(
+            cooldown=self._cooldown is not None, clock=self._clock, sleep=self._sleep, rng=self._rng
+        )
 
     @property
     def state(self) -> ThrottleState:

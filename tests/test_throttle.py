@@ -7,10 +7,16 @@ import heapq
 import itertools
 import logging
 import random
+from pathlib import Path
 
 import attrs
 import pytest
+from aiohttp import web
 
+from orq_async import Err, Ok, OrqCore, RequestOptions, RetryConfig
+from orq_async.funcs.router_images_edits_create import router_images_edits_create
+from orq_async.models.dicts import CreateImageEditRequestDict
+from orq_async.testing import Emulator
 from orq_async.throttle import (
     MAX_COOLDOWN,
     PACE_BACKOFF,
@@ -21,6 +27,7 @@ from orq_async.throttle import (
     Cooldown,
     Throttle,
 )
+from tests.conftest import FakeSleep, Server
 
 
 class FakeTime:
@@ -497,3 +504,23 @@ async def test_a_sleep_that_does_not_move_the_clock_does_not_spin() -> None:
     assert await gate.wait_turn(None) is None
     assert slept[0] == pytest.approx(2.0)  # the cooldown, then at most the first slot's phase
     assert len(slept) <= 2
+
+
+_MUG = Path(__file__).resolve().parents[1] / "examples" / "mug.png"
+
+
+async def test_a_cooldown_is_per_server_not_per_core(server: Server, fake_sleep: FakeSleep) -> None:
+    """A 429 with ``Retry-After`` from one server pauses calls to it, not calls a per-call
+    ``server_url`` sends elsewhere (issue 14: "no sends to *this server* before T")."""
+    server.reply(web.json_response({"error": {}}, status=429, headers={"Retry-After": "30"}))
+    body: CreateImageEditRequestDict = {"model": "local/invert", "prompt": "p", "image": _MUG}
+    async with Emulator() as other:
+        core = OrqCore(server_url=server.url, retry_config=RetryConfig("none"), sleep=fake_sleep)
+        async with core:
+            first = await router_images_edits_create(core, body)
+            assert isinstance(first, Err)
+            assert core.throttle.state.cooldown_until is not None  # the core's server is paused
+            elsewhere = RequestOptions(server_url=other.url)
+            second = await router_images_edits_create(core, body, elsewhere)
+    assert isinstance(second, Ok), second
+    assert fake_sleep.waits == []  # nothing waited for the other server's cooldown
