@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import attrs
@@ -31,7 +31,9 @@ from orq_async.errors import (
 from orq_async.hooks import BeforeRequestHook, HookContext, run_before_request
 from orq_async.options import RequestOptions
 from orq_async.result import Err, Ok, ResponseMeta, Result
-from orq_async.throttle import Throttle
+
+if TYPE_CHECKING:
+    from orq_async.throttle import Throttle
 
 __all__ = ["Attempts", "decode_result"]
 

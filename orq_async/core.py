@@ -17,7 +17,7 @@ import os
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiohttp
 
@@ -44,7 +44,9 @@ from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
 from orq_async.result import NO_META, Err, Result
 from orq_async.retries import SAFE_DEFAULT, RetryConfig, run_with_retries
-from orq_async.throttle import Throttle
+
+if TYPE_CHECKING:
+    from orq_async.throttle import Throttle
 
 __all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore", "Operation"]
 
@@ -145,6 +147,8 @@ class OrqCore:
         check_count("max_response_bytes", max_response_bytes, optional=True)
         if not isinstance(retry_config, RetryConfig):
             raise TypeError(f"retry_config must be a RetryConfig, got {retry_config!r}")
+        from orq_async.throttle import Throttle  # on first use: a cheap operation import
+
         if throttle is not None and not isinstance(throttle, Throttle):
             raise TypeError(f"throttle must be a Throttle, got {throttle!r}")
         if not isinstance(server_url, str):
