@@ -119,10 +119,14 @@ async def _read_body(resp: aiohttp.ClientResponse, cap: int | None) -> bytes:
 
 
 def _cancelled_by_caller() -> bool:
-    """Whether the current task was cancelled by someone (not by a closing session)."""
+    """Whether the current task was cancelled by someone, not by the session closing.
+
+    Asked only once the session is closed. Python 3.10 has no ``Task.cancelling()``: there a
+    cancellation that arrives after the core closed counts as the close (a caller's own cancel
+    racing with ``aclose()`` then ends as that ``Err`` too).
+    """
     cancelling = getattr(asyncio.current_task(), "cancelling", None)
-    # Python 3.10 cannot tell (no Task.cancelling): every cancellation counts as deliberate.
-    return cancelling is None or cancelling() > 0
+    return cancelling is not None and cancelling() > 0
 
 
 async def send_once(
