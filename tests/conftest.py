@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,42 @@ from typing import Any
 import multipart
 import pytest
 from aiohttp import web
+
+# The event loop the async tests run on: ORQ_TEST_LOOP=uvloop runs them on uvloop (CI does so for
+# the core subset); unset or "asyncio" keeps the stdlib loop.
+TEST_LOOP = os.environ.get("ORQ_TEST_LOOP", "asyncio")
+if TEST_LOOP not in ("asyncio", "uvloop"):
+    raise pytest.UsageError(f"ORQ_TEST_LOOP must be 'asyncio' or 'uvloop', not {TEST_LOOP!r}")
+_uvloops_made = [0]  # how many loops _new_uvloop made (checked at the end of the session)
+
+
+def _new_uvloop() -> asyncio.AbstractEventLoop:
+    import uvloop
+
+    _uvloops_made[0] += 1
+    return uvloop.new_event_loop()
+
+
+if TEST_LOOP == "uvloop":  # defined only then: pytest-asyncio refuses a hook answering None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_asyncio_loop_factories(
+        config: pytest.Config, item: pytest.Item
+    ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+        """Have pytest-asyncio run every async test and fixture on a new uvloop loop."""
+        return {"uvloop": _new_uvloop}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"event loop: {TEST_LOOP} (ORQ_TEST_LOOP)"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a uvloop run in which no test ran on uvloop (e.g. a pytest-asyncio without the hook)."""
+    if TEST_LOOP == "uvloop" and session.testscollected and not _uvloops_made[0]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nORQ_TEST_LOOP=uvloop, but no test ran on a uvloop loop (pytest-asyncio >= 1.4?)")
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 50
