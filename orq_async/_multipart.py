@@ -29,10 +29,6 @@ __all__ = ["EncodedBody", "Progress", "encode_body"]
 _JOIN_LIMIT = 256 * 1024
 
 
-def _in_memory(segment: bytes | FilePart) -> bool:
-    return not isinstance(segment, FilePart) or isinstance(segment.source, memoryview)
-
-
 Progress = Callable[[int, "int | None"], None]
 """Upload progress callback: ``(bytes_sent, total_bytes_or_None)``."""
 

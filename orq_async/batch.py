@@ -32,7 +32,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from orq_async.core import OrqCore
 from orq_async.errors import OrqError
@@ -83,7 +83,8 @@ def edit_many(
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if isinstance(bodies, (Mapping, CreateImageEditRequestBody, str, bytes)):
         raise TypeError(
-            f"bodies must be an iterable of request bodies, got one {type(bodies).__name__}"
+            "bodies must be an iterable of request bodies,"
+            f" got one {type(cast(object, bodies)).__name__}"
             " (wrap a single body in a list)"
         )
     if not isinstance(bodies, (Iterable, AsyncIterable)):

@@ -38,7 +38,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Final
 
 import attrs
@@ -375,7 +375,7 @@ class Throttle:
         return self._held()
 
     @contextlib.asynccontextmanager
-    async def _held(self) -> AsyncIterator[None]:
+    async def _held(self) -> AsyncGenerator[None, None]:
         await self._acquire()
         try:
             yield

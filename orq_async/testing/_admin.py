@@ -18,7 +18,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -110,6 +110,7 @@ async def _add_fault(request: web.Request) -> web.Response:
         body = None
     if not isinstance(body, dict):
         raise GatewayError(400, "send a JSON object: {status, times, retry_after}")
+    body = cast(dict[str, Any], body)
     unknown = set(body) - {"status", "times", "retry_after", "retry_after_ms"}
     if unknown:
         raise GatewayError(400, f"{min(unknown)}: unknown field", param=min(unknown))

@@ -30,7 +30,7 @@ class Fault:
     status: int = 200
     body: bytes | None = None
     content_type: str | None = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     seconds: float = 0.0
 
     @property

@@ -15,7 +15,7 @@ A new gateway option is one field of :class:`GatewayOptions` plus one entry of `
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -143,6 +143,7 @@ def _object(value: Any, path: str, kind: str, required: tuple[str, ...] = ()) ->
     """Check an object's keys (the contract's names for ``kind``); drop the null ones."""
     if not isinstance(value, dict):
         raise bad(path, "must be an object")
+    value = cast(dict[str, Any], value)
     known = OBJECT_FIELDS[kind]
     for key in value:
         if key not in known:
@@ -185,7 +186,7 @@ def _one_of(value: Any, path: str, allowed: tuple[str, ...]) -> None:
 def _list(value: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
         raise bad(path, "must be an array")
-    return value
+    return cast(list[object], value)
 
 
 def _retry(value: Any, path: str) -> RetryRule:
@@ -204,7 +205,7 @@ def _retry(value: Any, path: str) -> RetryRule:
 
 
 def _fallbacks(value: Any, path: str) -> tuple[str, ...]:
-    models = []
+    models: list[str] = []
     for i, item in enumerate(_list(value, path)):
         obj = _object(item, f"{path}[{i}]", "fallback", ("model",))
         models.append(_model(obj["model"], f"{path}[{i}].model"))
@@ -235,7 +236,7 @@ def _cache(value: Any, path: str) -> CacheRule:
 def _load_balancer(value: Any, path: str) -> BalancerRule:
     obj = _object(value, path, "load_balancer", ("type", "models"))
     _one_of(obj["type"], f"{path}.type", LOAD_BALANCER_TYPES)
-    models = []
+    models: list[WeightedModel] = []
     for i, item in enumerate(_list(obj["models"], f"{path}.models")):
         where = f"{path}.models[{i}]"
         entry = _object(item, where, "load_balancer_model", ("model",))

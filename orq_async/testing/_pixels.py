@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
+from typing import cast
 
 __all__ = ["PILLOW_HINT", "edit_pixels", "pillow_available", "placeholder_png"]
 
@@ -19,7 +21,7 @@ _FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 def pillow_available() -> bool:
     """Whether Pillow can be imported."""
     try:
-        import PIL.Image  # noqa: F401
+        import PIL.Image as _  # noqa: F401 (only to see whether it can be imported)
     except ImportError:
         return False
     return True
@@ -74,7 +76,9 @@ def edit_pixels(data: bytes, op: str, size: tuple[int, int] | None, fmt: str) ->
     else:
         image = image.convert("LA" if alpha else "L")
     if size is not None and size != image.size:
-        image = image.resize(size)
+        # Pillow's hint for ``size`` names numpy's array type, unknown without numpy.
+        resize = cast("Callable[[tuple[int, int]], Image.Image]", image.resize)
+        image = resize(size)
     if fmt == "jpeg" and image.mode in ("RGBA", "LA"):
         image = image.convert(image.mode[:-1])
     out = io.BytesIO()

@@ -43,6 +43,7 @@ def success_body(
     ``size`` and ``quality`` are present only when known (asked for, or measured by a pixel
     model); ``output_format`` follows the first input image's type.
     """
+    data: list[dict[str, str]]
     if urls is not None:
         data = [{"url": url} for url in urls]
     else:

@@ -42,7 +42,7 @@ class _TraceFields:
     id: str
     seq: int
     received_at: float
-    request_headers: Mapping[str, str] = attrs.field(factory=dict)
+    request_headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     model_requested: str | None = None
     model_used: str | None = None
     attempts: tuple[ProviderCall, ...] = ()
@@ -56,7 +56,7 @@ class _TraceFields:
     image_count: int = 0
     body_sha256: str | None = None
     parts: tuple[PartInfo, ...] = ()
-    fields: Mapping[str, str] = attrs.field(factory=dict)
+    fields: Mapping[str, str] = attrs.field(factory=dict[str, str])
     fault: str | None = None
     error: str | None = None
 
@@ -70,7 +70,9 @@ class TraceDraft(_TraceFields):
         return Trace(status=status, **attrs.asdict(self, recurse=False))
 
 
-@attrs.frozen
+# attrs (unlike dataclasses) allows a frozen subclass of a mutable class; the fields stay
+# declared once, and the draft, which _app.py fills in by assignment, stays mutable.
+@attrs.frozen  # pyright: ignore[reportGeneralTypeIssues]
 class Trace(_TraceFields):
     """One request to ``POST /v2/router/images/edits`` and how the emulator answered it.
 

@@ -25,7 +25,7 @@ FEED_LIMIT = 200
 
 def page() -> bytes:
     """Return the packaged viewer page."""
-    return resources.files(__package__).joinpath("viewer.html").read_bytes()
+    return resources.files(__name__.rpartition(".")[0]).joinpath("viewer.html").read_bytes()
 
 
 async def _page(request: web.Request) -> web.Response:
