@@ -126,7 +126,7 @@ class Attempts:
     async def _gate(self, deadline: float | None) -> aiohttp.ClientTimeout | OrqError:
         """Wait out the throttle; return this attempt's timeout (clipped to the budget)."""
         timeout, total = self.plan.timeout, self.plan.total_s
-        if self.throttle is not None:
+        if self.throttle is not None and not self.throttle.open():
             now = time.monotonic()
             ends = deadline if total is None else now + total
             if deadline is not None and ends is not None and deadline < ends:

@@ -303,6 +303,12 @@ class Throttle:
             pace=None if cooldown is None else cooldown.rate(now),
         )
 
+    def open(self) -> bool:
+        """Whether an attempt may send right now without waiting (the happy path: no await,
+        one clock reading and a comparison). :meth:`wait_turn` is needed only when False."""
+        cooldown = self._cooldown
+        return cooldown is None or (self._clock() >= cooldown.free_at and not cooldown.pacing)
+
     async def wait_turn(self, deadline: float | None) -> float | None:
         """Wait out any cooldown before an attempt.
 

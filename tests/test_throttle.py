@@ -524,3 +524,15 @@ async def test_a_cooldown_is_per_server_not_per_core(server: Server, fake_sleep:
             second = await router_images_edits_create(core, body, elsewhere)
     assert isinstance(second, Ok), second
     assert fake_sleep.waits == []  # nothing waited for the other server's cooldown
+
+
+def test_open_is_the_happy_path_and_closes_during_a_cooldown() -> None:
+    """``open()`` lets the core skip awaiting the gate; it is False while a cooldown runs."""
+    clock = [100.0]
+    throttle = Throttle(clock=lambda: clock[0])
+    assert throttle.open()
+    throttle.observe(429, 1.0)
+    assert not throttle.open()
+    off = Throttle(cooldown=False, clock=lambda: clock[0])
+    off.observe(429, 1.0)
+    assert off.open()  # no cooldown: always open
