@@ -78,6 +78,15 @@ def run(main: Coroutine[Any, Any, int], *, stop: Callable[[], str | None] | None
         code = _interrupted()
     finally:
         _close(loop)
+    if code == EXIT_INTERRUPTED:
+        # The command is over. Interpreter shutdown would still finalise what the cancelled
+        # work left behind (an in-process emulator's sockets), and some finalisers print
+        # errors then (seen on CPython 3.13.0): leave at once, so "interrupted" stays the
+        # only line. Everything the command wrote was flushed (and the journal fsynced).
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     return code
 
 
