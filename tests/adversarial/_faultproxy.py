@@ -14,8 +14,8 @@ import contextlib
 import socket
 import struct
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any
+
+from tests.reliability._support import LoopbackServer
 
 __all__ = ["Fault", "FaultProxy"]
 
@@ -54,36 +54,20 @@ def _rst(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """Forward 127.0.0.1:<port> to ``upstream`` (``host``, ``port``) through a :class:`Fault`."""
 
     def __init__(self, upstream: tuple[str, int], fault: Fault) -> None:
+        super().__init__()
         self.upstream = upstream
         self.fault = fault
         self.connections = 0
         self.open_connections = 0
         self.resets = 0
-        self.url = ""
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __aenter__(self) -> FaultProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        await self._listen()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upload: bool

@@ -13,7 +13,6 @@ import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from orq_async.errors import OrqError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.result import Result
 from tests.conftest import OK_BODY, PNG
-from tests.reliability._support import http_response
+from tests.reliability._support import LoopbackServer, http_response
 
 __all__ = [
     "KEY",
@@ -110,7 +109,7 @@ class WireConnection:
         return max(0, len(self.body) - (self.announced or 0))
 
 
-class WireServer:
+class WireServer(LoopbackServer):
     """Reads each connection to its end and records every byte after the request head.
 
     It answers 200 (keep-alive) as soon as ``Content-Length`` bytes arrived, then keeps reading
@@ -119,29 +118,13 @@ class WireServer:
     """
 
     def __init__(self, linger: float = 3.0) -> None:
+        super().__init__()
         self.linger = linger
         self.connections: list[WireConnection] = []
-        self.url = ""
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __aenter__(self) -> WireServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        await self._listen()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def all_done(self, timeout: float) -> bool:
         """Wait (bounded) until every connection seen so far has ended."""

@@ -85,7 +85,38 @@ def http_response(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-class RawServer:
+class LoopbackServer:
+    """An asyncio TCP server on a loopback port; its connection handlers register their tasks
+    in ``_tasks``, and leaving the ``async with`` cancels them and closes the server."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def _listen(self, host: str = "127.0.0.1", **options: Any) -> asyncio.Server:
+        self._server = await asyncio.start_server(self._handle, host, 0, **options)
+        self.url = f"http://{host}:{self._server.sockets[0].getsockname()[1]}"
+        return self._server
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+
+class RawServer(LoopbackServer):
     """An HTTP/1.1 server on 127.0.0.1 driven by a behaviour coroutine.
 
     Args:
@@ -108,6 +139,7 @@ class RawServer:
         rcvbuf: int | None = None,
         drop_after: int | None = None,
     ) -> None:
+        super().__init__()
         self.behaviour = behaviour
         self.host = host
         self.read_chunk = read_chunk
@@ -121,30 +153,12 @@ class RawServer:
         self.dropped = 0
         self.body_started = asyncio.Event()
         self.request_read = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._server: asyncio.Server | None = None
-        self.url = ""
 
     async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._handle, self.host, 0, limit=1 << 20)
+        server = await self._listen(self.host, limit=1 << 20)
         if self.rcvbuf is not None:  # accepted sockets inherit it from the listener
-            self._server.sockets[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://{self.host}:{port}"
+            server.sockets[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def _read_body(self, reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
         if "content-length" in headers:
