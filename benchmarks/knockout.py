@@ -67,6 +67,18 @@ def _amemo(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _amemo_one(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An async ``fn``'s first result, returned for every later call."""
+    first: list[Any] = []
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not first:
+            first.append(await fn(*args, **kwargs))
+        return first[0]
+
+    return wrapper
+
+
 async def _direct(attempt: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await attempt(1, None)
 
@@ -93,23 +105,32 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
         return both
 
     pieces: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-        "structure_request (validation)": lambda: _patched(
-            _prepare, "structure_request", _memo(_prepare.structure_request)
-        ),
-        "prepare_files (image inspection)": lambda: _patched(
-            _prepare, "prepare_files", _amemo(_prepare.prepare_files)
-        ),
-        "wire_fields (text/JSON parts)": lambda: _patched(
-            _prepare, "wire_fields", _memo(_prepare.wire_fields)
-        ),
-        "encode_body (layout + join)": lambda: _patched(
-            _prepare, "encode_body", _memo(_prepare.encode_body)
+        "prepare (all of it: a cached body)": lambda: _patched(
+            op, "prepare", _amemo_one(op.prepare)
         ),
         "parse_response (response model)": lambda: _patched(
             op._OPERATION, "decode", decode_json_only
         ),
-        "run_with_retries": lambda: _patched(core, "run_with_retries", _direct),
     }
+    if hasattr(_prepare, "_wire_request"):  # the generated fast path (this session on)
+        pieces["the flat function (validate, JSON, parts)"] = lambda: _patched(
+            _prepare, "_wire_request", _memo(_prepare._wire_request)
+        )
+    else:
+        pieces["structure_request (validation)"] = lambda: _patched(
+            _prepare, "structure_request", _memo(_prepare.structure_request)
+        )
+        pieces["wire_fields (text/JSON parts)"] = lambda: _patched(
+            _prepare, "wire_fields", _memo(_prepare.wire_fields)
+        )
+        pieces["prepare_files (image inspection)"] = lambda: _patched(
+            _prepare, "prepare_files", _amemo(_prepare.prepare_files)
+        )
+    pieces["encode_body (layout)"] = lambda: _patched(
+        _prepare, "encode_body", _memo(_prepare.encode_body)
+    )
+    if hasattr(core, "run_with_retries") and not hasattr(core, "retry_budget"):
+        pieces["run_with_retries"] = lambda: _patched(core, "run_with_retries", _direct)
     throttle = sys.modules.get("orq_async.throttle")
     if throttle is not None:  # 74b46f1 on: a gate before every attempt
 

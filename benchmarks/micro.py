@@ -45,10 +45,10 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
     from orq_async import core as core_module
     from orq_async._classify import classify
     from orq_async._convert import structure_request
-    from orq_async._files import prepare_files
+    from orq_async._files import prepare_files, prepare_in_memory
     from orq_async._http import RawResponse
-    from orq_async._multipart import encode_body
-    from orq_async._prepare import prepare
+    from orq_async._multipart import encode_body, new_boundary, render_fields
+    from orq_async._prepare import _wire_request, prepare
     from orq_async._redact import Redactor
     from orq_async._wire import wire_fields
     from orq_async.core import OrqCore
@@ -65,7 +65,10 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
     model = structure_request(body)
     files, _ = run(prepare_files("image", image))
     fields = wire_fields(model)
-    encoded = encode_body(fields, files)
+    boundary = new_boundary()
+    delimiter = f"--{boundary}\r\n"
+    text = render_fields(fields, delimiter)
+    encoded = encode_body(list(text), files, boundary)
     core = OrqCore("k", server_url="http://127.0.0.1:9")
     plan: Any = core._plan(op.PATH, None)
     decode_once = _decode_once(core_module)
@@ -96,13 +99,23 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
         print(f"{name}: {writer.writes} writes to the stream per 64 KiB body")
     out: list[tuple[str, Callable[[], Any]]] = [
         ("(an event-loop round trip)", lambda: run(nothing())),
-        ("prepare (all of the below to encode_body)", lambda: run(prepare(body, None))),
-        ("  structure_request (validate the dict)", lambda: structure_request(body)),
-        ("  prepare_files (inspect one bytes image)", lambda: run(prepare_files("image", image))),
-        ("  wire_fields (text and JSON parts)", lambda: wire_fields(model)),
-        ("  encode_body (lay out the body)", lambda: encode_body(fields, files)),
+        ("prepare (all of the below)", lambda: run(prepare(body, None))),
+        (
+            "  the flat function (validate, JSON, text parts)",
+            lambda: _wire_request(body, delimiter),
+        ),
+        (
+            "  prepare_in_memory (inspect one bytes image)",
+            lambda: prepare_in_memory("image", image),
+        ),
+        ("  encode_body (lay out the body)", lambda: encode_body(list(text), files, boundary)),
+        ("reference: structure_request (validate the dict)", lambda: structure_request(body)),
+        (
+            "reference: wire_fields + render_fields",
+            lambda: render_fields(wire_fields(model), delimiter),
+        ),
         ("core._plan (cached) + plan.with_key", lambda: plan.with_key("k")),
-        ("core._key", lambda: run(core._key())),
+        ("core._key", core._key),
         ("EncodedBody.payload()", lambda: encoded.payload(None)),
         ("limit: aiohttp's BytesPayload(body)", lambda: aiohttp_payload.get_payload(limit_body)),
         ("payload write, orq_async (counting writer)", write(encoded.payload(None))),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from orq_async._compiled import SLOW, Flat, response_model
 from orq_async._structure import Hook, Invalid, format_path, image_hook, make_converter
 from orq_async.errors import Problem, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
@@ -41,12 +42,12 @@ def _request_hook() -> Hook:
 
 
 @functools.cache
-def _response_hook() -> tuple[type[CreateImageEditResponseBody], Hook]:
-    """The response model and its hook, imported and built on the first response (once): an
-    import of the operation does not pay for them."""
-    from orq_async.models.response import CreateImageEditResponseBody
+def _response_hook() -> tuple[type[CreateImageEditResponseBody], Hook, Flat]:
+    """The response model, its reference hook and its flat function, imported and built on the
+    first response (once): an import of the operation does not pay for them."""
+    from orq_async.models.response import CreateImageEditResponseBody as Body
 
-    return CreateImageEditResponseBody, _CONVERTER.get_structure_hook(CreateImageEditResponseBody)
+    return Body, _CONVERTER.get_structure_hook(Body), response_model(Body)
 
 
 def to_plain(value: object) -> Any:
@@ -76,13 +77,18 @@ def parse_response(data: object) -> CreateImageEditResponseBody:
     Raises:
         ValueError: the body does not match the schema; the message names the field.
     """
-    cls, hook = _response_hook()
+    cls, hook, flat = _response_hook()
     try:
-        body = hook(data, cls)
-    except Invalid as exc:
-        raise ValueError(
-            "; ".join(str(Problem(format_path(p), m)) for p, m in exc.problems)
-        ) from None
+        body = flat(data)
+    except Exception:  # the flat function vouches for nothing: the reference hook decides
+        body = SLOW
+    if body is SLOW:
+        try:
+            body = hook(data, cls)
+        except Invalid as exc:
+            raise ValueError(
+                "; ".join(str(Problem(format_path(p), m)) for p, m in exc.problems)
+            ) from None
     assert isinstance(body, cls)
     return body
 

@@ -27,7 +27,7 @@ from orq_async.errors import InputStreamError, Problem
 from orq_async.models import limits
 from orq_async.models.files import FileInput
 
-__all__ = ["CHUNK", "FilePart", "NamedPart", "prepare_files"]
+__all__ = ["CHUNK", "FilePart", "NamedPart", "prepare_files", "prepare_in_memory"]
 
 CHUNK = 256 * 1024
 _HEAD = 12
@@ -45,7 +45,7 @@ class FilePart:
     (Plain slotted classes here, not attrs: they are private, and import time counts.)
     """
 
-    __slots__ = ("content_type", "field", "filename", "head", "size", "source")
+    __slots__ = ("content_type", "field", "filename", "head", "replayable", "size", "source")
 
     def __init__(
         self, filename: str, content_type: str, size: int | None, source: Source, head: bytes = b""
@@ -56,11 +56,10 @@ class FilePart:
         self.source = source
         self.head = head
         self.field = "image"  # where problems point (``image[0]``), set by prepare_files
-
-    @property
-    def replayable(self) -> bool:
-        """Whether the part can be sent again for a retry."""
-        return not self.head and not isinstance(self.source, AsyncIterator)
+        #: Whether the part can be sent again for a retry.
+        self.replayable = not head and (
+            isinstance(source, memoryview) or not isinstance(source, AsyncIterator)
+        )
 
     async def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """Yield exactly the announced bytes; opens (and closes) a path, rewinds a file.
@@ -192,11 +191,19 @@ def _inspect_fileobj(fobj: IO[bytes]) -> tuple[bytes, int, int | None]:
     return head, start, end - start
 
 
-async def _inspect(content: Any) -> tuple[Any, bytes, int | None, bytes]:
+_Inspected = tuple[Any, bytes, "int | None", bytes]
+"""(source, head, size, unrewindable head) of one file content."""
+
+
+def _inspect_in_memory(content: bytes | bytearray | memoryview) -> _Inspected:
+    view = memoryview(content).cast("B")
+    return view, bytes(view[:_HEAD]), view.nbytes, b""
+
+
+async def _inspect(content: Any) -> _Inspected:
     """Return (source, head, size, unrewindable-head) of one file content."""
     if isinstance(content, (bytes, bytearray, memoryview)):
-        view = memoryview(cast("bytes | bytearray | memoryview", content)).cast("B")
-        return view, bytes(view[:_HEAD]), view.nbytes, b""
+        return _inspect_in_memory(cast("bytes | bytearray | memoryview", content))
     loop = asyncio.get_running_loop()
     if isinstance(content, os.PathLike):
         path = cast("os.PathLike[str]", content)
@@ -234,19 +241,21 @@ def _default_name(content: Any, content_type: str, stem: str) -> str:
     return f"{stem}.{_EXT.get(content_type, 'bin')}"
 
 
+def _unpack(item: Any) -> tuple[str | None, Any, str | None]:
+    """(filename, content, content type) of one input; None where the input does not say."""
+    if isinstance(item, FileInput):
+        return item.filename, item.content, item.content_type
+    if isinstance(item, tuple):
+        parts = cast("Sequence[Any]", item)
+        return parts[0], parts[1], parts[2] if len(parts) == 3 else None
+    return None, item, None
+
+
 async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | str:
     """Inspect one file input; return the part or why it cannot be sent."""
-    filename: str | None = None
-    content_type: str | None = None
-    content = item
-    if isinstance(item, FileInput):
-        filename, content, content_type = item.filename, item.content, item.content_type
-    elif isinstance(item, tuple):
-        parts = cast("Sequence[Any]", item)
-        filename, content = parts[0], parts[1]
-        content_type = parts[2] if len(parts) == 3 else None
+    filename, content, content_type = _unpack(item)
     try:
-        source, head, size, taken = await _inspect(content)
+        inspected = await _inspect(content)
     except UnsendableFileError as exc:
         return str(exc)
     except OSError as exc:
@@ -257,6 +266,19 @@ async def _prepare_one(item: Any, stem: str, images_only: bool) -> FilePart | st
         return f"cannot read {what}: {exc.strerror or exc}"
     except (TypeError, ValueError, AttributeError) as exc:
         return f"cannot read the image ({type(content).__name__}): {exc}"
+    return _part(inspected, filename, content, content_type, stem, images_only)
+
+
+def _part(
+    inspected: _Inspected,
+    filename: str | None,
+    content: Any,
+    content_type: str | None,
+    stem: str,
+    images_only: bool,
+) -> FilePart | str:
+    """The part of an inspected input, or why it cannot be sent (type, size, names)."""
+    source, head, size, taken = inspected
     if not isinstance(cast("object", head), bytes):  # a file opened in text mode
         return "the file must be opened in binary mode ('rb')"
     sniffed = limits.sniff_image_type(head)
@@ -296,16 +318,56 @@ async def prepare_files(
     """
     if value is None:
         return [], []
+    many = isinstance(value, list)  # (no narrowing of ``value``: its items stay Any)
+    items: Sequence[Any] = cast("list[Any]", value) if many else [value]
+    parts = [
+        item if isinstance(item, str) else await _prepare_one(item, name, images_only)
+        for item in items
+    ]
+    return _named(name, value, parts, path)
+
+
+def prepare_in_memory(name: str, value: Any) -> tuple[list[NamedPart], list[Problem]] | None:
+    """:func:`prepare_files` for the ``image`` field, without awaiting, when every input is in
+    memory (bytes, or a URL); None when one needs I/O (a path, a file, a stream)."""
+    if value is None:
+        return [], []
+    if isinstance(value, bytes):  # the common case: one image, its type known by its magic
+        sniffed = limits.sniff_image_type(value)
+        if sniffed is not None and len(value) <= limits.MAX_IMAGE_BYTES:
+            part = FilePart(f"{name}.{_EXT[sniffed]}", sniffed, len(value), memoryview(value))
+            return [(name, part)], []
+    many = isinstance(value, list)  # (no narrowing of ``value``: its items stay Any)
+    items: Sequence[Any] = cast("list[Any]", value) if many else [value]
+    parts: list[FilePart | str] = []
+    for item in items:
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        filename, content, content_type = _unpack(item)
+        if not isinstance(content, (bytes, bytearray, memoryview)):
+            return None
+        inspected = _inspect_in_memory(cast("bytes | bytearray | memoryview", content))
+        parts.append(_part(inspected, filename, content, content_type, name, True))
+    return _named(name, value, parts, None)
+
+
+def _named(
+    name: str, value: Any, parts: list[FilePart | str], path: str | None
+) -> tuple[list[NamedPart], list[Problem]]:
+    """Name the parts of a field; a message in place of a part becomes a problem at its path.
+
+    ``parts`` holds, per input, its part, a URL (kept as text) or why it cannot be sent.
+    """
     many = isinstance(value, list)
     items: Sequence[Any] = cast("list[Any]", value) if many else [value]
     where = path or name
     out: list[NamedPart] = []
     problems: list[Problem] = []
-    for i, item in enumerate(items):
+    for i, (item, part) in enumerate(zip(items, parts, strict=True)):
         if isinstance(item, str):
             out.append((name, item))
             continue
-        part = await _prepare_one(item, name, images_only)
         field = f"{where}[{i}]" if many else where
         if isinstance(part, str):
             problems.append(Problem(field, part))

@@ -152,7 +152,15 @@ async def send_once(
             auto_decompress=False,
         ) as resp:
             try:
-                raw = await _read_body(resp, max_bytes)
+                length = resp.content_length
+                if (  # the common case: a Content-Length within the cap, no encoding
+                    length is not None
+                    and (max_bytes is None or length <= max_bytes)
+                    and "Content-Encoding" not in resp.headers
+                ):
+                    raw = await resp.read()  # the parser stops at Content-Length
+                else:
+                    raw = await _read_body(resp, max_bytes)
             except _TooLarge:
                 resp.close()  # stop reading at once; the connection is not reused
                 assert max_bytes is not None

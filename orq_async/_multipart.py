@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import cast
+from typing import Any
 
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
@@ -24,7 +24,14 @@ from orq_async._files import FilePart, NamedPart
 from orq_async._wire import WireField
 from orq_async.errors import InputStreamError, Problem
 
-__all__ = ["EncodedBody", "Progress", "encode_body"]
+__all__ = [
+    "EncodedBody",
+    "Progress",
+    "encode_body",
+    "field_head",
+    "new_boundary",
+    "render_fields",
+]
 
 _JOIN_LIMIT = 256 * 1024
 
@@ -37,14 +44,12 @@ def _quote(name: str) -> str:
     return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _part_head(boundary: str, name: str, filename: str | None, content_type: str | None) -> str:
-    disposition = f'form-data; name="{_quote(name)}"'
-    if filename is not None:
-        disposition += f'; filename="{_quote(filename)}"'
-    head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
-    if content_type:
-        head += f"Content-Type: {content_type}\r\n"
-    return head + "\r\n"
+def _part_head(boundary: str, name: str, filename: str, content_type: str) -> str:
+    """A file part's delimiter and head."""
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"; '
+        f'filename="{_quote(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
+    )
 
 
 class EncodedBody:
@@ -60,6 +65,7 @@ class EncodedBody:
         size: int | None,
         replayable: bool,
         upload_bytes: int | None,
+        joinable: bool,
     ) -> None:
         self.content_type = content_type
         self.segments = segments
@@ -69,13 +75,7 @@ class EncodedBody:
         # A small body of in-memory parts only (bytes images) is joined at write time and sent
         # in one write: the cheapest thing aiohttp can send, without keeping a copy for the
         # call's life. Larger ones stream (a join would cost more than the extra writes).
-        self.joinable = (
-            size is not None
-            and size <= _JOIN_LIMIT
-            and all(
-                not isinstance(s, FilePart) or isinstance(s.source, memoryview) for s in segments
-            )
-        )
+        self.joinable = joinable
 
     def payload(self, progress: Progress | None = None) -> Payload:
         """A fresh aiohttp payload for this body (one per attempt).
@@ -89,7 +89,7 @@ class EncodedBody:
 
 
 @functools.lru_cache(maxsize=256)
-def _field_head(name: str, is_json: bool) -> str:
+def field_head(name: str, is_json: bool) -> str:
     """A text or JSON part's head after its delimiter line: the same on every call."""
     head = f'Content-Disposition: form-data; name="{_quote(name)}"\r\n'
     if is_json:
@@ -97,36 +97,54 @@ def _field_head(name: str, is_json: bool) -> str:
     return head + "\r\n"
 
 
-def encode_body(fields: list[WireField], files: list[NamedPart]) -> EncodedBody:
-    """Lay out the body: text and JSON fields first, then files (URLs as text) in order."""
-    boundary = os.urandom(16).hex()  # random per call, as uuid4 but without its object
+def new_boundary() -> str:
+    """A random boundary per call (as uuid4, without its object)."""
+    return os.urandom(16).hex()
+
+
+def render_fields(fields: list[WireField], delimiter: str) -> list[str]:
+    """The text pieces of text and JSON parts, each after ``delimiter`` (``--boundary\r\n``)."""
+    text: list[str] = []
+    for name, value, is_json in fields:
+        text += (delimiter, field_head(name, is_json), value, "\r\n")
+    return text
+
+
+def encode_body(text: list[str], files: list[NamedPart], boundary: str) -> EncodedBody:
+    """Lay out the body: the rendered text parts first, then files (URLs as text) in order.
+
+    Raises:
+        UnicodeEncodeError: a text holds a lone surrogate.
+    """
     delimiter = f"--{boundary}\r\n"
-    text = "".join(
-        [f"{delimiter}{_field_head(name, is_json)}{value}\r\n" for name, value, is_json in fields]
-    )
     segments: list[bytes | FilePart] = []
-    pending = text
-    size: int | None = 0
+    size = 0  # of the byte segments
+    upload: int | None = 0  # of the files, None when one's size is unknown
+    replayable = joinable = True
     for name, image in files:
-        if isinstance(image, str):
-            pending += _part_head(boundary, name, None, None) + image + "\r\n"
+        if isinstance(image, str):  # a URL or data URI: a text part under the file field
+            text += (delimiter, field_head(name, False), image, "\r\n")
             continue
-        pending += _part_head(boundary, name, image.filename, image.content_type)
-        segments.append(pending.encode())
-        segments.append(image)
-        pending = "\r\n"
-        size = None if size is None or image.size is None else size + image.size
-    segments.append((pending + f"--{boundary}--\r\n").encode())
-    parts = [s for s in segments if isinstance(s, FilePart)]
-    if size is not None:
-        size += sum(len(s) for s in segments if isinstance(s, bytes))
-    file_bytes = [f.size for f in parts]
+        text.append(_part_head(boundary, name, image.filename, image.content_type))
+        head = "".join(text).encode()
+        text = ["\r\n"]
+        segments += (head, image)
+        size += len(head)
+        upload = None if upload is None or image.size is None else upload + image.size
+        replayable = replayable and image.replayable
+        joinable = joinable and isinstance(image.source, memoryview)
+    text.append(f"--{boundary}--\r\n")
+    tail = "".join(text).encode()
+    segments.append(tail)
+    size += len(tail)
+    total = None if upload is None else size + upload
     return EncodedBody(
         content_type=f"multipart/form-data; boundary={boundary}",
         segments=tuple(segments),
-        size=size,
-        replayable=all(f.replayable for f in parts),
-        upload_bytes=None if None in file_bytes else sum(s for s in file_bytes if s is not None),
+        size=total,
+        replayable=replayable,
+        upload_bytes=upload,
+        joinable=joinable and total is not None and total <= _JOIN_LIMIT,
     )
 
 
@@ -193,7 +211,11 @@ class _JoinedPayload(StreamedPayload):
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write the whole body at once."""
-        parts = [
-            s if isinstance(s, bytes) else cast("memoryview", s.source) for s in self._body.segments
-        ]
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """Write the whole body at once (what aiohttp calls: one coroutine less)."""
+        parts: list[Any] = [s if isinstance(s, bytes) else s.source for s in self._body.segments]
         await writer.write(b"".join(parts))

@@ -90,9 +90,14 @@ class Attempts:
             if isinstance(changed, OrqError):
                 return Attempt(changed)
             sent = changed
-        timeout = await self._gate(deadline)
-        if isinstance(timeout, OrqError):
-            return Attempt(timeout)
+        throttle = self.throttle
+        if throttle is None or throttle.open():  # the happy path: no await
+            timeout = self._timeout(deadline)
+        else:
+            waited = await self._wait_turn(throttle, deadline)
+            if isinstance(waited, OrqError):
+                return Attempt(waited)
+            timeout = self._timeout(deadline)
         log = self.log
         if log is not None:
             log_send(log, plan.url, number, self.body, sent)
@@ -123,18 +128,20 @@ class Attempts:
         problem = header_problem(changed, " set by a hook")
         return changed if problem is None else problem
 
-    async def _gate(self, deadline: float | None) -> aiohttp.ClientTimeout | OrqError:
-        """Wait out the throttle; return this attempt's timeout (clipped to the budget)."""
+    async def _wait_turn(self, throttle: Throttle, deadline: float | None) -> OrqError | None:
+        """Wait out the throttle's cooldown, or refuse the attempt if it outlasts the budget."""
+        total = self.plan.total_s
+        now = time.monotonic()
+        ends = deadline if total is None else now + total
+        if deadline is not None and ends is not None and deadline < ends:
+            ends = deadline
+        blocked = await throttle.wait_turn(ends)
+        return None if blocked is None else cooldown_error(blocked - now)
+
+    def _timeout(self, deadline: float | None) -> aiohttp.ClientTimeout:
+        """This attempt's timeout: the plan's, clipped to what is left of the retry budget."""
         timeout, total = self.plan.timeout, self.plan.total_s
-        if self.throttle is not None and not self.throttle.open():
-            now = time.monotonic()
-            ends = deadline if total is None else now + total
-            if deadline is not None and ends is not None and deadline < ends:
-                ends = deadline
-            blocked = await self.throttle.wait_turn(ends)
-            if blocked is not None:
-                return cooldown_error(blocked - now)
-        if deadline is not None:  # the budget is a deadline: clip this attempt to it
+        if deadline is not None:
             left = deadline - time.monotonic()
             if total is None or left < total:
                 timeout = aiohttp.ClientTimeout(total=max(left, 0.001), sock_read=timeout.sock_read)

@@ -7,13 +7,15 @@ caller fixes them all at once; nothing is sent unless this succeeds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+from orq_async._compiled import SLOW, Flat, request_wire
 from orq_async._convert import MODELLED_FIELDS, check_extra_files, structure_request
-from orq_async._files import NamedPart, prepare_files
-from orq_async._multipart import EncodedBody, encode_body
-from orq_async._wire import WireField, extra_wire_fields, wire_fields
+from orq_async._files import NamedPart, prepare_files, prepare_in_memory
+from orq_async._multipart import EncodedBody, encode_body, field_head, new_boundary, render_fields
+from orq_async._wire import FORMS, WireField, extra_wire_fields, list_parts, wire_fields
 from orq_async.errors import Problem, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.options import RequestOptions
@@ -25,27 +27,66 @@ async def prepare(
     body: CreateImageEditRequestBody | Mapping[str, Any], options: RequestOptions | None
 ) -> EncodedBody | SDKValidationError:
     """The encoded body of one call, or every problem found in the body and options."""
+    boundary = new_boundary()
+    delimiter = f"--{boundary}\r\n"
+    try:
+        wired = _wire_request(body, delimiter)
+    except Exception:  # the flat function vouches for nothing: the reference path decides
+        wired = SLOW
     problems: list[Problem] = []
-    model: CreateImageEditRequestBody | None = None
+    text: list[str] | None
+    if wired is not SLOW:
+        text, image = wired
+    else:
+        fields, image = _reference(body, problems)
+        text = None if fields is None else render_fields(fields, delimiter)
+    in_memory = prepare_in_memory("image", image)
+    files, file_problems = (
+        in_memory if in_memory is not None else await prepare_files("image", image)
+    )
+    problems += file_problems
+    extra_fields: list[WireField] = []
+    if options is not None and (options.extra_fields or options.extra_files):
+        extra_fields, extra_problems = await _extras(options, files)
+        problems += extra_problems
+    if problems or text is None:
+        return SDKValidationError(tuple(problems))
+    try:
+        return encode_body(text + render_fields(extra_fields, delimiter), files, boundary)
+    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate in a text
+        fields, _ = _reference(body, problems)
+        return _unencodable((fields or []) + extra_fields, exc)
+
+
+def _list_pieces(delimiter: str, name: str, values: Any) -> list[str]:
+    return render_fields(list_parts(name, values), delimiter)
+
+
+def _wire_request(body: object, delimiter: str) -> Any:
+    """The request's flat function (generated on the first call, not at import)."""
+    return _flat()(body, delimiter)
+
+
+@functools.cache
+def _flat() -> Flat:
+    heads = tuple((n, field_head(n, form == "json")) for n, form in FORMS.items() if form != "file")
+    return request_wire(CreateImageEditRequestBody, tuple(FORMS.items()), heads, _list_pieces)
+
+
+def _reference(
+    body: CreateImageEditRequestBody | Mapping[str, Any], problems: list[Problem]
+) -> tuple[list[WireField] | None, object]:
+    """The reference path's wire fields (None if invalid, with ``problems`` filled in) and the
+    image value to inspect."""
     try:
         model = structure_request(body)
-        image = model.image
     except SDKValidationError as exc:
         problems += exc.problems
         # The other fields failed; still inspect the files so that all problems come at once.
         image_bad = any(p.path.startswith("image") for p in exc.problems)
         image = None if image_bad or not isinstance(body, Mapping) else body.get("image")
-    files, file_problems = await prepare_files("image", image)
-    problems += file_problems
-    extra_fields, extra_problems = await _extras(options, files)
-    problems += extra_problems
-    if problems or model is None:
-        return SDKValidationError(tuple(problems))
-    fields = wire_fields(model) + extra_fields
-    try:
-        return encode_body(fields, files)
-    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate in a text
-        return _unencodable(fields, exc)
+        return None, image
+    return wire_fields(model), model.image
 
 
 async def _extras(

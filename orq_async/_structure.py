@@ -23,7 +23,7 @@ from orq_async.models._validators import ItemErrors
 from orq_async.models.files import FileInput
 from orq_async.models.request import CreateImageEditRequestBody
 
-__all__ = ["Hook", "Invalid", "Path", "format_path", "image_hook", "make_converter"]
+__all__ = ["Hook", "Invalid", "Path", "format_path", "image_hook", "make_converter", "str_dict"]
 
 Path = tuple[str | int, ...]
 Hook = Callable[[Any, Any], Any]
@@ -89,7 +89,8 @@ def _any(value: Any, _t: Any) -> Any:
     return value
 
 
-def _str_dict(value: object, _t: object) -> dict[str, Any]:
+def str_dict(value: object, _t: object) -> dict[str, Any]:
+    """A free-form JSON object (``Identity.metadata`` items): string keys, JSON values."""
     if not isinstance(value, dict):
         raise _fail(f"must be an object with string keys, got {_kind(value)}")
     value = cast("dict[object, Any]", value)
@@ -346,7 +347,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook_func(_is_any, _any)
-    conv.register_structure_hook_func(lambda t: t == dict[str, Any], _str_dict)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], str_dict)
     conv.register_structure_hook_func(_is_image_type, image_hook)
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(_is_optional, _optional_hook(conv))

@@ -15,11 +15,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 from orq_async._convert import is_modelled, to_plain
-from orq_async.contract import JSON_FIELDS, LIST_FIELDS, TEXT_FIELDS
+from orq_async.contract import FILE_FIELD, JSON_FIELDS, LIST_FIELDS, TEXT_FIELDS
 from orq_async.errors import Problem
 from orq_async.models.request import CreateImageEditRequestBody
 
-__all__ = ["LIST_FORM", "ListForm", "WireField", "extra_wire_fields", "list_parts", "wire_fields"]
+__all__ = [
+    "LIST_FORM",
+    "FORMS",
+    "WIRE_ORDER",
+    "ListForm",
+    "WireField",
+    "extra_wire_fields",
+    "list_parts",
+    "wire_fields",
+]
 
 WireField = tuple[str, str, bool]
 """``(name, text, is_json)``: one non-file part of the multipart body."""
@@ -45,21 +54,31 @@ def list_parts(name: str, values: Iterable[int], form: ListForm = LIST_FORM) -> 
     return [(f"{name}[]", str(v), False) for v in values]
 
 
+WIRE_ORDER: Final = (*TEXT_FIELDS, *LIST_FIELDS, *JSON_FIELDS)
+"""The order of the non-file parts."""
+FORMS: Final = {
+    **dict.fromkeys(TEXT_FIELDS, "text"),
+    **dict.fromkeys(LIST_FIELDS, "list"),
+    **dict.fromkeys(JSON_FIELDS, "json"),
+    FILE_FIELD: "file",
+}
+"""Each top-level field's wire form, in wire order (the file parts come last)."""
+
+
 def wire_fields(body: CreateImageEditRequestBody) -> list[WireField]:
-    """The non-file parts of the body, in a stable order; unset (None) fields are left out."""
+    """The non-file parts of the validated model, in :data:`WIRE_ORDER`; None fields left out."""
     out: list[WireField] = []
-    for name in TEXT_FIELDS:
+    for name in WIRE_ORDER:
         value = getattr(body, name)
-        if value is not None:
+        if value is None:
+            continue
+        form = FORMS[name]
+        if form == "text":
             out.append((name, str(value), False))
-    for name in LIST_FIELDS:
-        value = getattr(body, name)
-        if value is not None:
-            out += list_parts(name, value)
-    for name in JSON_FIELDS:
-        value = getattr(body, name)
-        if value is not None:
+        elif form == "json":
             out.append((name, _json(to_plain(value)), True))
+        else:
+            out += list_parts(name, value)
     return out
 
 

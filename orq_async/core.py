@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
@@ -43,7 +44,7 @@ from orq_async.errors import (
 from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
 from orq_async.result import NO_META, Err, Result
-from orq_async.retries import SAFE_DEFAULT, RetryConfig, run_with_retries
+from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_budget, run_with_retries
 
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
@@ -175,6 +176,7 @@ class OrqCore:
         self._loop_end: AsyncGenerator[None, None] | None = None
         self.hooks = hooks if hooks is not None else Hooks()
         self.throttle = throttle or Throttle(max_limit=limit or 100, sleep=sleep)
+        self._checked_key: str | None = None
         self._logger = debug_logger or debug_logger_from_env()
 
     server_url = property(lambda self: self._settings.server_url, doc="The base URL.")
@@ -185,6 +187,16 @@ class OrqCore:
     max_response_bytes = property(
         lambda self: self._settings.max_response_bytes, doc="The response size cap."
     )
+
+    @property
+    def throttle(self) -> Throttle:
+        """The gate every attempt passes; its ``state`` is there for metrics."""
+        return self._throttle
+
+    @throttle.setter
+    def throttle(self, throttle: Throttle) -> None:
+        self._throttle = throttle
+        self._adaptive = throttle.state.limit is not None  # asked once, not per call
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -225,7 +237,6 @@ class OrqCore:
             raise RuntimeError("this OrqCore is closed; create a new one")
 
     async def _get_session(self) -> aiohttp.ClientSession | InvalidRequestError:
-        self._ensure_open()
         session = self._session
         if session is not None and not session.closed:
             loop = getattr(session, "_loop", None)
@@ -258,13 +269,13 @@ class OrqCore:
     def _gate(self, plan: CallPlan) -> Throttle:
         """The cooldown of the call's server: the core's own, or one per other server."""
         if plan.base_url == self._settings.server_url:
-            return self.throttle
+            return self._throttle
         origin = str(plan.url.origin())
         gate = self._other_gates.get(origin)
         if gate is None:
             if len(self._other_gates) > 64:  # many per-call servers: keep memory bounded
                 self._other_gates.clear()
-            gate = self._other_gates[origin] = self.throttle.for_other_server()
+            gate = self._other_gates[origin] = self._throttle.for_other_server()
         return gate
 
     def _redactor(self, key: str | None) -> Redactor:
@@ -275,20 +286,25 @@ class OrqCore:
             redactor = self._redactors[key] = Redactor(key)
         return redactor
 
-    async def _key(self) -> str | OrqError | None:
+    def _key(self) -> str | OrqError | Awaitable[str | OrqError] | None:
+        """The key for this call: at once for a fixed one (checked once), else an awaitable."""
         key = self._api_key
         if callable(key):
-            try:
-                key = await key()
-            except Exception as exc:
-                error = UnexpectedClientError(f"the api_key provider raised {type(exc).__name__}")
-                error.__cause__ = exc
-                return error
-        if key is not None and text_problem(key) is not None:
-            return InvalidRequestError(
-                "the API key must be a str without CR, LF, NUL or surrogates"
-            )
+            return self._provided_key(key)
+        if key is not None and key is not self._checked_key:
+            if text_problem(key) is not None:
+                return _bad_key()
+            self._checked_key = key
         return key
+
+    async def _provided_key(self, provider: Callable[[], Awaitable[str]]) -> str | OrqError:
+        try:
+            key = await provider()
+        except Exception as exc:
+            error = UnexpectedClientError(f"the api_key provider raised {type(exc).__name__}")
+            error.__cause__ = exc
+            return error
+        return _bad_key() if text_problem(key) is not None else key
 
     async def send(
         self,
@@ -306,7 +322,8 @@ class OrqCore:
         Raises:
             RuntimeError: the core (or its caller-owned session) is closed.
         """
-        self._ensure_open()
+        if self._closed:
+            self._ensure_open()
         if isinstance(prepared, OrqError):
             return await self._finish(operation, options, None, Err(prepared, meta=NO_META))
         session = await self._get_session()
@@ -315,7 +332,9 @@ class OrqCore:
         plan = self._plan(operation.path, options)
         if isinstance(plan, InvalidRequestError):
             return await self._finish(operation, options, None, Err(plan, meta=NO_META))
-        key = await self._key()
+        key = self._key()
+        if not (key is None or isinstance(key, (str, OrqError))):
+            key = await key
         if isinstance(key, OrqError):
             return await self._finish(operation, options, plan, Err(key, meta=NO_META))
         headers = plan.with_key(key)
@@ -326,22 +345,38 @@ class OrqCore:
                 stacklevel=3,
             )
         redactor = self._redactor(key)
-        gate = self._gate(plan)
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
         attempt = Attempts(
             operation.operation_id, options or _NONE, plan, session, headers, prepared, redactor
         )
-        attempt.hooks, attempt.throttle, attempt.log = self.hooks.before_request, gate, log
-        async with self.throttle.slot():
-            last = await run_with_retries(
-                attempt,
-                plan.retry,
-                plan.codes,
-                replayable=prepared.replayable,
-                sleep=self._sleep,
-                before_sleep=None if log is None else retry_logger(log),
-            )
+        attempt.hooks, attempt.throttle, attempt.log = (
+            self.hooks.before_request,
+            self._gate(plan),
+            log,
+        )
+        slot = self._throttle.slot() if self._adaptive else None
+        if slot is not None:
+            await slot.__aenter__()
+        try:  # the first attempt, then the retries the policy allows (tenacity only for those)
+            retry = plan.retry
+            budget = retry_budget(retry, prepared.replayable)
+            started = time.monotonic()
+            last = await attempt(1, None if budget is None else started + budget)
+            if budget is not None and last.should_retry(plan.codes, retry.retry_connection_errors):
+                last = await run_with_retries(
+                    attempt,
+                    retry,
+                    plan.codes,
+                    sleep=self._sleep,
+                    before_sleep=None if log is None else retry_logger(log),
+                    first=(last, started),
+                )
+        finally:
+            if slot is not None:  # the slot's release does not depend on how the call ended
+                await slot.__aexit__(None, None, None)
         result = decode_result(operation.decode, last, attempt.made, redactor)
+        if log is None and not (self.hooks.after_success or self.hooks.after_error):
+            return result
         return await self._finish(operation, options, plan, result)
 
     async def _finish(
@@ -377,6 +412,10 @@ async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[N
     finally:
         if not session.closed:
             await session.close()
+
+
+def _bad_key() -> InvalidRequestError:
+    return InvalidRequestError("the API key must be a str without CR, LF, NUL or surrogates")
 
 
 _NONE = RequestOptions()

@@ -217,6 +217,14 @@ class _stop_before_deadline(stop_base):
         return elapsed + retry_state.upcoming_sleep >= self.max_delay
 
 
+def retry_budget(config: RetryConfig, replayable: bool = True) -> float | None:
+    """Seconds of the retry budget (``backoff.max_elapsed_time``), or None when the policy
+    allows one attempt only (no retries, or a body that cannot be sent twice)."""
+    if config.strategy == "none" or config.max_retries == 0 or not replayable:
+        return None
+    return config.backoff.max_elapsed_time / 1000
+
+
 async def run_with_retries(
     attempt: Callable[[int, float | None], Awaitable[R]],
     config: RetryConfig,
@@ -225,6 +233,7 @@ async def run_with_retries(
     replayable: bool = True,
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[RetryCallState], None] | None = None,
+    first: tuple[R, float] | None = None,
 ) -> R:
     """Run ``attempt(n, deadline)`` (n = 1, 2, ...) until it needs no retry or the policy stops.
 
@@ -233,17 +242,22 @@ async def run_with_retries(
     its own timeout to it, so a call never ends later than its budget. Returns the last
     outcome; exceptions (``CancelledError`` included) propagate. The first attempt runs before
     any tenacity object is built: most calls need no retry, and those pay nothing for it.
+    A caller that made the first attempt itself passes ``first=(outcome, started)``, with
+    ``started`` the ``time.monotonic()`` its budget counts from.
     """
-    if config.strategy == "none" or config.max_retries == 0 or not replayable:
-        return await attempt(1, None)
+    budget = retry_budget(config, replayable)
+    if budget is None:
+        return first[0] if first is not None else await attempt(1, None)
     connection_errors = config.retry_connection_errors
-    started = time.monotonic()  # what tenacity would take as the start of the first attempt
-    budget = config.backoff.max_elapsed_time / 1000
+    if first is None:
+        started = time.monotonic()  # what tenacity would take as the start of attempt 1
+        outcome = await attempt(1, started + budget)
+    else:
+        outcome, started = first
     deadline = started + budget
-    outcome = await attempt(1, deadline)
     if not outcome.should_retry(codes, connection_errors):
         return outcome
-    first: R | None = outcome
+    made: R | None = outcome
     retrying = AsyncRetrying(
         stop=(
             stop_after_attempt(config.max_retries + 1)
@@ -259,11 +273,11 @@ async def run_with_retries(
     counter = 0
 
     async def one() -> R:
-        nonlocal counter, first
+        nonlocal counter, made
         counter += 1
-        if first is not None:  # tenacity's first attempt is the one already made
-            made, first = first, None
-            return made
+        if made is not None:  # tenacity's first attempt is the one already made
+            outcome, made = made, None
+            return outcome
         return await attempt(counter, deadline)
 
     result: R = await retrying(one)

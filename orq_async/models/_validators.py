@@ -10,16 +10,52 @@ import attrs
 
 __all__ = [
     "ItemErrors",
+    "all_of",
+    "condition",
     "between",
     "each",
     "finite_non_negative",
     "max_items",
     "non_empty",
     "one_of",
+    "parts",
     "unique",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+_CONDITIONS: dict[Validator, str] = {}
+_PARTS: dict[Validator, tuple[Validator, ...]] = {}
+
+
+def condition(validator: Validator) -> str | None:
+    """The validator as a Python condition on ``{v}`` (True when valid), if it has one.
+
+    Used by :mod:`orq_async._compiled` to check inline what the validator checks; the
+    condition holds literals only, never outside text.
+    """
+    return _CONDITIONS.get(validator)
+
+
+def parts(validator: Validator) -> tuple[Validator, ...]:
+    """The validators :func:`all_of` combined (or the validator itself)."""
+    return _PARTS.get(validator, (validator,))
+
+
+def _with_condition(check: Validator, text: str) -> Validator:
+    _CONDITIONS[check] = text
+    return check
+
+
+def all_of(*validators: Validator) -> Validator:
+    """Every one of ``validators``, in order."""
+
+    def check(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+        for validator in validators:
+            validator(inst, attr, value)
+
+    _PARTS[check] = validators
+    return check
 
 
 class ItemErrors(ValueError):
@@ -40,13 +76,17 @@ def between(low: int, high: int | None = None) -> Validator:
             bound = f"between {low} and {high}" if high is not None else f">= {low}"
             raise ValueError(f"must be {bound}, got {value!r}")
 
-    return check
+    upper = "" if high is None else f" <= {int(high)!r}"
+    return _with_condition(check, f"{{v}} is None or {int(low)!r} <= {{v}}{upper}")
 
 
 def finite_non_negative(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
     """The number is finite and >= 0."""
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"must be a finite number >= 0, got {value!r}")
+
+
+_with_condition(finite_non_negative, "{v} - {v} == 0 and {v} >= 0")
 
 
 def one_of(allowed: Collection[str]) -> Validator:
@@ -57,13 +97,19 @@ def one_of(allowed: Collection[str]) -> Validator:
         if value is not None and value not in allowed:
             raise ValueError(f"must be one of {listed}, got {value!r}")
 
-    return check
+    if not allowed or not all(type(a) is str for a in allowed):
+        return check
+    literal = "{" + ", ".join(repr(a) for a in allowed) + "}"
+    return _with_condition(check, f"{{v}} is None or {{v}} in {literal}")
 
 
 def non_empty(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
     """The string or sequence is not empty."""
     if value is not None and len(value) == 0:
         raise ValueError("must not be empty")
+
+
+_with_condition(non_empty, "{v} is None or len({v}) != 0")
 
 
 def max_items(limit: int) -> Validator:
@@ -73,7 +119,7 @@ def max_items(limit: int) -> Validator:
         if value is not None and len(value) > limit:
             raise ValueError(f"must have at most {limit} items, got {len(value)}")
 
-    return check
+    return _with_condition(check, f"{{v}} is None or len({{v}}) <= {int(limit)!r}")
 
 
 def each(check_one: Callable[[Any], str | None]) -> Validator:

@@ -14,6 +14,7 @@ import attrs
 
 from orq_async.models import limits
 from orq_async.models._validators import (
+    all_of,
     between,
     each,
     finite_non_negative,
@@ -62,11 +63,7 @@ def _fallback_on_codes() -> Any:
     """The ``fallback_on_codes`` field, the same at the top level and inside ``orq``."""
     return attrs.field(
         default=None,
-        validator=[
-            max_items(limits.FALLBACK_ON_CODES_MAX),
-            each(_fallback_status),
-            unique,
-        ],
+        validator=all_of(max_items(limits.FALLBACK_ON_CODES_MAX), each(_fallback_status), unique),
     )
 
 
