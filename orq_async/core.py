@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -35,6 +35,7 @@ from orq_async._plan import (
     reusable,
 )
 from orq_async._redact import Redactor
+from orq_async._session import LoopSession
 from orq_async.errors import (
     InvalidRequestError,
     OrqError,
@@ -164,16 +165,12 @@ class OrqCore:
             user_agent=user_agent,
             max_response_bytes=max_response_bytes,
         )
-        self._session = session
-        self._owns_session = session is None
-        self._limit = limit
-        self._limit_per_host = limit_per_host
+        self._sessions = LoopSession(session, limit, limit_per_host)
         self._sleep = sleep
         self._closed = False
         self._plans: dict[str, CallPlan | InvalidRequestError] = {}
         self._redactors: dict[str | None, Redactor] = {}
         self._other_gates: dict[str, Throttle] = {}
-        self._loop_end: AsyncGenerator[None, None] | None = None
         self.hooks = hooks if hooks is not None else Hooks()
         self.throttle = throttle or Throttle(max_limit=limit or 100, sleep=sleep)
         self._checked_key: str | None = None
@@ -225,38 +222,15 @@ class OrqCore:
         Calls still in flight end as ``Err(APIConnectionError)`` ("the core was closed").
         """
         self._closed = True
-        loop_end, self._loop_end = self._loop_end, None
-        if loop_end is not None:
-            await loop_end.aclose()  # closes the session (see _close_at_loop_end)
-        session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
+        await self._sessions.aclose()
 
     def _ensure_open(self) -> None:
         if self._closed:
             raise RuntimeError("this OrqCore is closed; create a new one")
 
-    async def _get_session(self) -> aiohttp.ClientSession | InvalidRequestError:
-        session = self._session
-        if session is not None and not session.closed:
-            loop = getattr(session, "_loop", None)
-            if loop is None or loop is asyncio.get_running_loop():
-                return session
-            if not (self._owns_session and loop.is_closed()):
-                return InvalidRequestError(
-                    "this OrqCore's session belongs to another, still running event loop; "
-                    "use one OrqCore per event loop"
-                )
-        elif session is not None and not self._owns_session:
-            raise RuntimeError("the aiohttp session given to OrqCore is closed")
-        # First use, or the loop that owned our session ended (which closed it): a new one.
-        connector = aiohttp.TCPConnector(
-            limit=self._limit or 0, limit_per_host=self._limit_per_host
-        )
-        self._session = aiohttp.ClientSession(connector=connector)
-        self._loop_end = _close_at_loop_end(self._session)
-        await self._loop_end.__anext__()  # registers with the loop's async-generator hooks
-        return self._session
+    @property
+    def _session(self) -> aiohttp.ClientSession | None:
+        return self._sessions.session
 
     def _plan(self, path: str, options: RequestOptions | None) -> CallPlan | InvalidRequestError:
         if not reusable(options):
@@ -326,7 +300,7 @@ class OrqCore:
             self._ensure_open()
         if isinstance(prepared, OrqError):
             return await self._finish(operation, options, None, Err(prepared, meta=NO_META))
-        session = await self._get_session()
+        session = await self._sessions.get()
         if isinstance(session, OrqError):
             return await self._finish(operation, options, None, Err(session, meta=NO_META))
         plan = self._plan(operation.path, options)
@@ -398,20 +372,6 @@ class OrqCore:
     def _base_url(self, options: RequestOptions | None) -> str:
         url = None if options is None else options.server_url
         return url if isinstance(url, str) else self._settings.server_url
-
-
-async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Suspended for the session's life; closes it when the loop shuts down async generators.
-
-    ``asyncio.run`` finalises every live async generator before closing its loop, so a core
-    used across several ``asyncio.run`` calls closes each loop's session (and its pooled
-    connections) in time instead of leaking them.
-    """
-    try:
-        yield
-    finally:
-        if not session.closed:
-            await session.close()
 
 
 def _bad_key() -> InvalidRequestError:

@@ -35,7 +35,10 @@ def _decode(
         problem = f"expected a JSON response, got Content-Type {content_type or '(none)'!r}"
     else:
         try:
-            return parse_response(json.loads(raw))
+            # What json.loads(bytes) does, less its encoding sniffing: a body starting with
+            # '{"' is UTF-8 by that sniffing's own rules (RFC 8259 section 8.1).
+            text = raw.decode("utf-8", "surrogatepass") if raw[:2] == b'{"' else raw
+            return parse_response(json.loads(text))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             problem = f"the response does not match the schema: {exc}"
         except RecursionError:
