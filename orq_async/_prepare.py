@@ -15,7 +15,14 @@ from orq_async._compiled import SLOW, Flat, request_wire
 from orq_async._convert import MODELLED_FIELDS, check_extra_files, structure_request
 from orq_async._files import NamedPart, prepare_files, prepare_in_memory
 from orq_async._multipart import EncodedBody, encode_body, field_head, new_boundary, render_fields
-from orq_async._wire import FORMS, WireField, extra_wire_fields, list_parts, wire_fields
+from orq_async._wire import (
+    FORMS,
+    UnsendableField,
+    WireField,
+    extra_wire_fields,
+    list_parts,
+    wire_fields,
+)
 from orq_async.errors import Problem, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.options import RequestOptions
@@ -86,7 +93,11 @@ def _reference(
         image_bad = any(p.path.startswith("image") for p in exc.problems)
         image = None if image_bad or not isinstance(body, Mapping) else body.get("image")
         return None, image
-    return wire_fields(model), model.image
+    try:
+        return wire_fields(model), model.image
+    except UnsendableField as exc:  # e.g. an int of more digits than Python writes out
+        problems.append(Problem(exc.name, str(exc)))
+        return None, model.image
 
 
 async def _extras(

@@ -24,6 +24,7 @@ __all__ = [
     "FORMS",
     "WIRE_ORDER",
     "ListForm",
+    "UnsendableField",
     "WireField",
     "extra_wire_fields",
     "list_parts",
@@ -65,20 +66,35 @@ FORMS: Final = {
 """Each top-level field's wire form, in wire order (the file parts come last)."""
 
 
+class UnsendableField(ValueError):
+    """A validated field whose value has no wire form (an int too long to write as text)."""
+
+    def __init__(self, name: str, cause: Exception) -> None:
+        super().__init__(f"cannot be sent: {cause}")
+        self.name = name
+
+
 def wire_fields(body: CreateImageEditRequestBody) -> list[WireField]:
-    """The non-file parts of the validated model, in :data:`WIRE_ORDER`; None fields left out."""
+    """The non-file parts of the validated model, in :data:`WIRE_ORDER`; None fields left out.
+
+    Raises:
+        UnsendableField: naming the field whose value cannot be written out.
+    """
     out: list[WireField] = []
     for name in WIRE_ORDER:
         value = getattr(body, name)
         if value is None:
             continue
         form = FORMS[name]
-        if form == "text":
-            out.append((name, str(value), False))
-        elif form == "json":
-            out.append((name, _json(to_plain(value)), True))
-        else:
-            out += list_parts(name, value)
+        try:
+            if form == "text":
+                out.append((name, str(value), False))
+            elif form == "json":
+                out.append((name, _json(to_plain(value)), True))
+            else:
+                out += list_parts(name, value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise UnsendableField(name, exc) from None
     return out
 
 

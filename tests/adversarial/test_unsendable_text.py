@@ -104,3 +104,29 @@ async def test_file_names_and_types_with_nul_or_surrogates_are_refused(
     error = err_of(result, SDKValidationError)
     assert any(p.path == path for p in error.problems), error.problems
     assert srv.connections == 0
+
+
+HUGE = 10**5000  # more digits than Python writes out as text (sys.get_int_max_str_digits)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"timeout": {"call_timeout": HUGE}}, "timeout"),
+        ({"n": HUGE}, "n"),
+        ({"fallback_on_codes": [HUGE]}, "fallback_on_codes"),
+        ({"orq": {"identity": {"id": "c", "metadata": [{"k": HUGE}]}}}, "orq.identity.metadata[0]"),
+    ],
+)
+async def test_an_int_too_long_to_write_is_an_input_error(
+    change: dict[str, Any], path: str
+) -> None:
+    """A value that validates but has no text form is refused, naming the field; never raised."""
+    async with (
+        RawServer(_ok) as srv,
+        OrqCore(server_url=srv.url, retry_config=OFF) as core,
+    ):
+        result = await asyncio.wait_for(edit(core, body() | change), 5)
+    error = err_of(result, SDKValidationError)
+    assert [p.path for p in error.problems] == [path], error.problems
+    assert srv.connections == 0
