@@ -278,18 +278,33 @@ def response_model(cls: type[Any]) -> Flat:
 
     Lenient as the reference hook: keys the model does not know go into ``extra``.
     """
-    fields = [f for f in attrs.fields(attrs.resolve_types(cls)) if f.name != "extra"]
+    every = attrs.fields(attrs.resolve_types(cls))
+    fields = [f for f in every if f.name != "extra"]
     w = _Writer(cls)
     w.emit(0, "def flat(src):")
+    if any(isinstance(f.default, attrs.Factory) for f in every):  # type: ignore[arg-type]
+        w.emit(1, "return SLOW")  # a default made per instance: the reference decides
+        return w.build()
     w.emit(1, "if src.__class__ is not dict: return SLOW")
     w.emit(1, "get = src.get")
-    w.emit(1, "kw = {}")
+    w.emit(1, "seen = 0")
     for f in fields:
-        depth = _lookup(w, f)
-        _check(w, depth, f.type, f"v_{f.name}", "model")
-        w.emit(depth, f"kw[{f.name!r}] = v_{f.name}")
+        var = f"v_{f.name}"
+        w.emit(1, f"{var} = get({f.name!r}, MISSING)")
+        if f.default is attrs.NOTHING:
+            w.emit(1, f"if {var} is MISSING: return SLOW")
+            depth = 1
+        else:  # absent: its default, passed on (what attrs would set)
+            w.emit(1, f"if {var} is MISSING: {var} = {w.name(f.default, 'default')}")
+            w.emit(1, "else:")
+            depth = 2
+        w.emit(depth, "seen += 1")
+        _check(w, depth, f.type, var, "model")
     known = w.name(frozenset(f.name for f in fields), "known")
-    w.emit(1, "if len(kw) != len(src):")
-    w.emit(2, f"kw['extra'] = {{k: x for k, x in src.items() if k not in {known}}}")
-    w.emit(1, "return cls(**kw)")
+    extra = w.name(attrs.fields_dict(cls)["extra"].default, "default")
+    w.emit(1, f"extra = {extra} if seen == len(src) else {{")
+    w.emit(2, f"k: x for k, x in src.items() if k not in {known}")
+    w.emit(1, "}")
+    args = ", ".join([*(f"{f.name}=v_{f.name}" for f in fields), "extra=extra"])
+    w.emit(1, f"return cls({args})")
     return w.build()
