@@ -101,7 +101,10 @@ def _check(w: _Writer, depth: int, t: Any, var: str, mode: str) -> None:
     """
     as_json = mode == "json"
     if _is_image(t):
-        w.emit(depth, f"{w.name(image_hook, 'image')}({var}, None)")
+        # bytes need no check here (inspected later); anything else, the reference's check
+        w.emit(
+            depth, f"if {var}.__class__ is not bytes: {w.name(image_hook, 'image')}({var}, None)"
+        )
         return
     inner = _optional_inner(t)
     if inner is not None:

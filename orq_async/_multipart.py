@@ -44,10 +44,11 @@ def _quote(name: str) -> str:
     return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _part_head(boundary: str, name: str, filename: str, content_type: str) -> str:
-    """A file part's delimiter and head."""
+@functools.lru_cache(maxsize=256)
+def _file_head(name: str, filename: str, content_type: str) -> str:
+    """A file part's head after its delimiter line."""
     return (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"; '
+        f'Content-Disposition: form-data; name="{_quote(name)}"; '
         f'filename="{_quote(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
     )
 
@@ -125,7 +126,7 @@ def encode_body(text: list[str], files: list[NamedPart], boundary: str) -> Encod
         if isinstance(image, str):  # a URL or data URI: a text part under the file field
             text += (delimiter, field_head(name, False), image, "\r\n")
             continue
-        text.append(_part_head(boundary, name, image.filename, image.content_type))
+        text += (delimiter, _file_head(name, image.filename, image.content_type))
         head = "".join(text).encode()
         text = ["\r\n"]
         segments += (head, image)

@@ -58,8 +58,10 @@ async def prepare(
         problems += extra_problems
     if problems or text is None:
         return SDKValidationError(tuple(problems))
+    if extra_fields:
+        text += render_fields(extra_fields, delimiter)
     try:
-        return encode_body(text + render_fields(extra_fields, delimiter), files, boundary)
+        return encode_body(text, files, boundary)
     except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate in a text
         fields, _ = _reference(body, problems)
         return _unencodable((fields or []) + extra_fields, exc)
