@@ -32,6 +32,14 @@ class LoopSession:
         self._limit_per_host = limit_per_host
         self._loop_end: AsyncGenerator[None, None] | None = None
 
+    def ready(self) -> aiohttp.ClientSession | None:
+        """The session, if it is open and belongs to the running loop (no await needed)."""
+        session = self.session
+        if session is None or session.closed:
+            return None
+        loop = getattr(session, "_loop", None)
+        return session if loop is None or loop is asyncio.get_running_loop() else None
+
     async def get(self) -> aiohttp.ClientSession | InvalidRequestError:
         """The session for the running loop (created on first use, or after its loop ended).
 

@@ -300,7 +300,7 @@ class OrqCore:
             self._ensure_open()
         if isinstance(prepared, OrqError):
             return await self._finish(operation, options, None, Err(prepared, meta=NO_META))
-        session = await self._sessions.get()
+        session = self._sessions.ready() or await self._sessions.get()
         if isinstance(session, OrqError):
             return await self._finish(operation, options, None, Err(session, meta=NO_META))
         plan = self._plan(operation.path, options)
