@@ -10,6 +10,7 @@ hooks themselves live in :mod:`orq_async._structure`.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "MODELLED_FIELDS",
     "check_extra_files",
     "is_modelled",
+    "load_json",
     "parse_response",
     "structure_request",
     "to_plain",
@@ -69,6 +71,29 @@ def structure_request(value: object) -> CreateImageEditRequestBody:
         ) from None
     assert isinstance(body, CreateImageEditRequestBody)
     return body
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+def load_json(raw: bytes) -> Any:
+    """``json.loads(raw)``, without its encoding sniffing when ``raw`` starts with ``{"``: that
+    sniffing's own rules make such a body UTF-8 (RFC 8259 section 8.1).
+
+    Raises:
+        ValueError: not JSON (``JSONDecodeError``, with json's own message), or bad UTF-8.
+        RecursionError: nested too deeply.
+    """
+    if raw[:2] != b'{"':
+        return json.loads(raw)
+    text = raw.decode("utf-8", "surrogatepass")
+    value, end = _DECODER.raw_decode(text)
+    if end != len(text):
+        rest = text[end:].lstrip(_SPACE)
+        if rest:
+            raise json.JSONDecodeError("Extra data", text, len(text) - len(rest))
+    return value
 
 
 def parse_response(data: object) -> CreateImageEditResponseBody:

@@ -11,6 +11,7 @@ path that always says SLOW would pass the first test and be useless).
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Sequence
 from typing import Any, Literal, Union, get_args, get_origin
@@ -21,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orq_async._compiled import SLOW, response_model
-from orq_async._convert import _CONVERTER, structure_request
+from orq_async._convert import _CONVERTER, load_json, structure_request
 from orq_async._multipart import render_fields
 from orq_async._prepare import _wire_request
 from orq_async._structure import Invalid
@@ -226,3 +227,31 @@ def test_the_common_response_takes_the_flat_path() -> None:
     assert value is not SLOW
     assert value.extra == {"new_field": [1]}
     assert isinstance(value.data, tuple)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1}',
+        b'{"a":1}  \n',
+        b'{"a":1} x',
+        b'{"a":1}\n\n  {',
+        b'{"a": [1,2',
+        b"[1]",
+        b' {"a":1}',
+        b'{"a":"\xed\xa0\x80"}',  # a lone surrogate, as json's surrogatepass reads it
+        b'{"a":"\xff"}',
+        '\ufeff{"a":1}'.encode("utf-16"),
+    ],
+)
+def test_load_json_is_json_loads(raw: bytes) -> None:
+    """The response's JSON reader gives json.loads's value, or its error with its message."""
+    try:
+        expected: Any = json.loads(raw)
+    except ValueError as exc:
+        expected = (type(exc), str(exc))
+    try:
+        got: Any = load_json(raw)
+    except ValueError as exc:
+        got = (type(exc), str(exc))
+    assert got == expected

@@ -6,11 +6,10 @@ A fixed pipeline: :func:`~orq_async._prepare.prepare` (validate, inspect files, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from orq_async._convert import parse_response
+from orq_async._convert import load_json, parse_response
 from orq_async._prepare import prepare
 from orq_async.contract import OPERATION_ID, PATH
 from orq_async.core import Operation, OrqCore
@@ -35,10 +34,7 @@ def _decode(
         problem = f"expected a JSON response, got Content-Type {content_type or '(none)'!r}"
     else:
         try:
-            # What json.loads(bytes) does, less its encoding sniffing: a body starting with
-            # '{"' is UTF-8 by that sniffing's own rules (RFC 8259 section 8.1).
-            text = raw.decode("utf-8", "surrogatepass") if raw[:2] == b'{"' else raw
-            return parse_response(json.loads(text))
+            return parse_response(load_json(raw))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             problem = f"the response does not match the schema: {exc}"
         except RecursionError:
