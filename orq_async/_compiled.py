@@ -127,11 +127,11 @@ def _check(w: _Writer, depth: int, t: Any, var: str, mode: str) -> None:
             w.emit(depth, f"{var}_j = {w.name(_JSON.encode, 'any_json')}({var})")
     elif get_origin(t) is Sequence:
         _check_sequence(w, depth, get_args(t)[0], var, mode)
-    elif attrs.has(t) and mode != "check":
-        nested = response_model(t) if mode == "model" else request_json(t)
-        out = var if mode == "model" else f"{var}_j"
-        w.emit(depth, f"{out} = {w.name(nested, 'flat')}({var})")
-        w.emit(depth, f"if {out} is SLOW: return SLOW")
+    elif attrs.has(t) and mode == "json":
+        _object_json(w, depth, t, var)
+    elif attrs.has(t) and mode == "model":
+        w.emit(depth, f"{var} = {w.name(response_model(t), 'flat')}({var})")
+        w.emit(depth, f"if {var} is SLOW: return SLOW")
     else:  # a type this module does not know: always the reference path
         w.emit(depth, "return SLOW")
 
@@ -170,35 +170,28 @@ def _fields_in(cls: type[Any], order: Sequence[str] = ()) -> list[attrs.Attribut
     )
 
 
-def _start(w: _Writer, fields: Sequence[attrs.Attribute[Any]], *args: str) -> None:
-    """The function's start: an instance becomes a dict of its fields; anything else but a
-    dict is the reference's business."""
-    as_dict = ", ".join(f"{f.name!r}: src.{f.name}" for f in fields)
-    w.emit(0, f"def flat({', '.join(('src', *args))}):")
-    w.emit(1, f"if src.__class__ is cls: src = {{{as_dict}}}")
-    w.emit(1, "elif src.__class__ is not dict: return SLOW")
-    w.emit(1, "get = src.get")
-    w.emit(1, "seen = 0")
+def _open(w: _Writer, depth: int, cls: type[Any], fields: Sequence[Any], var: str) -> None:
+    """Emit the start of an object's code: an instance of ``cls`` becomes a dict of its
+    fields; anything else but a dict is the reference's business."""
+    as_dict = ", ".join(f"{f.name!r}: {var}.{f.name}" for f in fields)
+    w.emit(depth, f"if {var}.__class__ is {w.name(cls, 'cls')}: {var} = {{{as_dict}}}")
+    w.emit(depth, f"elif {var}.__class__ is not dict: return SLOW")
+    w.emit(depth, f"{var}_get = {var}.get")
+    w.emit(depth, f"{var}_seen = 0")
 
 
-def _lookup(w: _Writer, f: attrs.Attribute[Any]) -> int:
-    """Emit the lookup of one field (a required one missing is the reference's business);
-    return the depth of the code that runs only when the field is present."""
-    var = f"v_{f.name}"
-    w.emit(1, f"{var} = get({f.name!r}, MISSING)")
+def _field(w: _Writer, depth: int, owner: str, f: attrs.Attribute[Any], mode: str) -> int:
+    """Emit the lookup, check and validation of one request field of the object in
+    ``owner`` (a required one missing is the reference's business); return the depth of the
+    code that runs only when the field is present, whose value is in ``<owner>_<name>``."""
+    var = f"{owner}_{f.name}"
+    w.emit(depth, f"{var} = {owner}_get({f.name!r}, MISSING)")
     if f.default is attrs.NOTHING:
-        w.emit(1, f"if {var} is MISSING: return SLOW")
-        return 1
-    w.emit(1, f"if {var} is not MISSING:")
-    return 2
-
-
-def _field(w: _Writer, f: attrs.Attribute[Any], mode: str) -> int:
-    """Emit the lookup, check and validation of one request field; return the depth of the
-    code that runs only when the field is present."""
-    var = f"v_{f.name}"
-    depth = _lookup(w, f)
-    w.emit(depth, "seen += 1")
+        w.emit(depth, f"if {var} is MISSING: return SLOW")
+    else:
+        w.emit(depth, f"if {var} is not MISSING:")
+        depth += 1
+    w.emit(depth, f"{owner}_seen += 1")
     _check(w, depth, f.type, var, mode)
     for validator in parts(f.validator) if f.validator is not None else ():
         check = condition(validator)
@@ -209,28 +202,37 @@ def _field(w: _Writer, f: attrs.Attribute[Any], mode: str) -> int:
     return depth
 
 
+def _object_json(w: _Writer, depth: int, cls: type[Any], var: str) -> None:
+    """Emit the check of the option object in ``var`` (dict or instance) and its JSON text in
+    ``<var>_j``: fields in order, those at their default left out (as ``json`` of
+    :func:`orq_async._convert.to_plain` of the structured model gives)."""
+    fields = _fields_in(cls)
+    _open(w, depth, cls, fields, var)
+    w.emit(depth, f"{var}_out = []")
+    for f in fields:
+        inner = _field(w, depth, var, f, "json")
+        value, key = f"{var}_{f.name}", w.name(f'"{f.name}":', "key")  # names need no escaping
+        add = f"{var}_out.append({key} + {value}_j)"
+        if f.default is attrs.NOTHING:
+            w.emit(inner, add)
+        elif isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
+            w.emit(inner, "return SLOW")  # a default made per instance: the reference decides
+        elif f.default is None:
+            w.emit(inner, f"if {value} is not None: {add}")
+        else:  # left out at its default, as the converter's omit_if_default does
+            w.emit(inner, f"if {value} != {w.name(f.default, 'default')}: {add}")
+    w.emit(depth, f"if {var}_seen != len({var}): return SLOW")
+    w.emit(depth, f"{var}_j = '{{' + ','.join({var}_out) + '}}'")
+
+
 @functools.cache
 def request_json(cls: type[Any]) -> Flat:
-    """The flat function of a nested request model: dict or instance → its JSON text, or
-    :data:`SLOW`."""
-    fields = _fields_in(cls)
+    """The flat function of a request option object: dict or instance → its JSON text, or
+    :data:`SLOW` (nested objects are checked inline, in the same function)."""
     w = _Writer(cls)
-    _start(w, fields)
-    w.emit(1, "out = []")
-    for f in fields:
-        depth = _field(w, f, "json")
-        var, key = f"v_{f.name}", w.name(f'"{f.name}":', "key")  # names need no escaping
-        if f.default is attrs.NOTHING:
-            w.emit(depth, f"out.append({key} + {var}_j)")
-        elif isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
-            w.emit(depth, "return SLOW")  # a default made per instance: the reference decides
-        elif f.default is None:
-            w.emit(depth, f"if {var} is not None: out.append({key} + {var}_j)")
-        else:  # left out at its default, as the converter's omit_if_default does
-            default = w.name(f.default, "default")
-            w.emit(depth, f"if {var} != {default}: out.append({key} + {var}_j)")
-    w.emit(1, "if seen != len(src): return SLOW")
-    w.emit(1, "return '{' + ','.join(out) + '}'")
+    w.emit(0, "def flat(src):")
+    _object_json(w, 1, cls, "src")
+    w.emit(1, "return src_j")
     return w.build()
 
 
@@ -252,13 +254,14 @@ def request_wire(
     form, head = dict(forms), dict(heads)
     fields = _fields_in(cls, tuple(form))
     w = _Writer(cls)
-    _start(w, fields, "delim")
+    w.emit(0, "def flat(src, delim):")
+    _open(w, 1, cls, fields, "src")
     w.emit(1, "t = []")
     w.emit(1, "file = None")
     for f in fields:
         kind = form.get(f.name)
-        depth = _field(w, f, "json" if kind == "json" else "check")
-        var = f"v_{f.name}"
+        depth = _field(w, 1, "src", f, "json" if kind == "json" else "check")
+        var = f"src_{f.name}"
         if kind in ("text", "json"):
             text = f"str({var})" if kind == "text" else f"{var}_j"
             part_head = w.name(head[f.name], "head")
@@ -270,7 +273,7 @@ def request_wire(
             w.emit(depth, f"file = {var}")
         else:
             w.emit(depth, "return SLOW")
-    w.emit(1, "if seen != len(src): return SLOW")
+    w.emit(1, "if src_seen != len(src): return SLOW")
     w.emit(1, "return t, file")
     return w.build()
 
