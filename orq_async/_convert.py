@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from orq_async._compiled import SLOW, Flat, response_model
 from orq_async._structure import Hook, Invalid, format_path, image_hook, make_converter
 from orq_async.errors import Problem, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
 
 if TYPE_CHECKING:
+    from orq_async._compiled import Flat
     from orq_async.models.response import CreateImageEditResponseBody
 
 __all__ = [
     "MODELLED_FIELDS",
     "check_extra_files",
+    "converter",
     "is_modelled",
     "load_json",
     "parse_response",
@@ -34,27 +35,29 @@ __all__ = [
     "to_plain",
 ]
 
-_CONVERTER = make_converter()
+converter = functools.cache(make_converter)
+"""The one converter, built on first use (the fast path does without it)."""
 
 
 @functools.cache
 def _request_hook() -> Hook:
     """The request model's hook, generated on the first call (once), not at import."""
-    return _CONVERTER.get_structure_hook(CreateImageEditRequestBody)
+    return converter().get_structure_hook(CreateImageEditRequestBody)
 
 
 @functools.cache
-def _response_hook() -> tuple[type[CreateImageEditResponseBody], Hook, Flat]:
-    """The response model, its reference hook and its flat function, imported and built on the
-    first response (once): an import of the operation does not pay for them."""
+def _response_flat() -> tuple[type[CreateImageEditResponseBody], Flat, object]:
+    """The response model, its flat function and that function's SLOW, imported and built on
+    the first response (once): an import of the operation does not pay for them."""
+    from orq_async._compiled import SLOW, response_model
     from orq_async.models.response import CreateImageEditResponseBody as Body
 
-    return Body, _CONVERTER.get_structure_hook(Body), response_model(Body)
+    return Body, response_model(Body), SLOW
 
 
 def to_plain(value: object) -> Any:
     """A model (or list of models) as plain JSON-ready data; fields at their default left out."""
-    return _CONVERTER.unstructure(value)
+    return converter().unstructure(value)
 
 
 def structure_request(value: object) -> CreateImageEditRequestBody:
@@ -102,14 +105,14 @@ def parse_response(data: object) -> CreateImageEditResponseBody:
     Raises:
         ValueError: the body does not match the schema; the message names the field.
     """
-    cls, hook, flat = _response_hook()
+    cls, flat, slow = _response_flat()
     try:
         body = flat(data)
     except Exception:  # the flat function vouches for nothing: the reference hook decides
-        body = SLOW
-    if body is SLOW:
+        body = slow
+    if body is slow:
         try:
-            body = hook(data, cls)
+            body = converter().get_structure_hook(cls)(data, cls)
         except Invalid as exc:
             raise ValueError(
                 "; ".join(str(Problem(format_path(p), m)) for p, m in exc.problems)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from orq_async._compiled import SLOW, Flat, request_wire
 from orq_async._convert import MODELLED_FIELDS, check_extra_files, structure_request
 from orq_async._files import NamedPart, prepare_files, prepare_in_memory
 from orq_async._multipart import EncodedBody, encode_body, field_head, new_boundary, render_fields
@@ -27,6 +26,9 @@ from orq_async.errors import Problem, SDKValidationError
 from orq_async.models.request import CreateImageEditRequestBody
 from orq_async.options import RequestOptions
 
+if TYPE_CHECKING:
+    from orq_async._compiled import Flat
+
 __all__ = ["prepare"]
 
 
@@ -36,13 +38,10 @@ async def prepare(
     """The encoded body of one call, or every problem found in the body and options."""
     boundary = new_boundary()
     delimiter = f"--{boundary}\r\n"
-    try:
-        wired = _wire_request(body, delimiter)
-    except Exception:  # the flat function vouches for nothing: the reference path decides
-        wired = SLOW
+    wired = _wire_request(body, delimiter)
     problems: list[Problem] = []
     text: list[str] | None
-    if wired is not SLOW:
+    if wired is not None:
         text, image = wired
     else:
         fields, image = _reference(body, problems)
@@ -71,15 +70,24 @@ def _list_pieces(delimiter: str, name: str, values: Any) -> list[str]:
     return render_fields(list_parts(name, values), delimiter)
 
 
-def _wire_request(body: object, delimiter: str) -> Any:
-    """The request's flat function (generated on the first call, not at import)."""
-    return _flat()(body, delimiter)
+def _wire_request(body: object, delimiter: str) -> tuple[list[str], Any] | None:
+    """The fast path's text pieces and file value, or None: the reference path decides."""
+    flat, slow = _flat()
+    try:
+        wired = flat(body, delimiter)
+    except Exception:  # the flat function vouches for nothing
+        return None
+    return None if wired is slow else cast("tuple[list[str], Any]", wired)
 
 
 @functools.cache
-def _flat() -> Flat:
+def _flat() -> tuple[Flat, object]:
+    """The body's flat function and its SLOW, generated on the first call (not at import)."""
+    from orq_async._compiled import SLOW, request_wire
+
     heads = tuple((n, field_head(n, form == "json")) for n, form in FORMS.items() if form != "file")
-    return request_wire(CreateImageEditRequestBody, tuple(FORMS.items()), heads, _list_pieces)
+    flat = request_wire(CreateImageEditRequestBody, tuple(FORMS.items()), heads, _list_pieces)
+    return flat, SLOW
 
 
 def _reference(

@@ -341,7 +341,7 @@ def _is_literal(t: object) -> bool:
 
 
 def make_converter() -> cattrs.Converter:
-    """Build the converter; called once, at import (hooks are generated on first use)."""
+    """Build the converter; called once, on first use (hooks are generated on first use too)."""
     conv = cattrs.Converter(omit_if_default=True)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
