@@ -4,11 +4,14 @@ Usage (from the repository root)::
 
     python -m benchmarks.ratelimit          # 600 edits, c=64, 50 req/s, bursts 50 and 10, all
     python -m benchmarks.ratelimit --clients orq_async,orq_async-cooldown --burst 50 --output -
+    python -m benchmarks.ratelimit --server emulator --clients orq_async --output -
 
 The server is the stand-in (:mod:`benchmarks.server`, its parser and answers) behind a token
 bucket of ``--rate`` tokens/s and ``--burst`` capacity (50: one second's worth, the emulator's
 default; and 10, with which the old behaviour measures as the issue reported it); over it,
-``429`` with ``Retry-After`` in whole seconds, rounded up (no ``retry-after-ms``). Each client
+``429`` with ``Retry-After`` in whole seconds, rounded up (no ``retry-after-ms``). With
+``--server emulator`` it is the bundled emulator instead, ``Emulator(rate_limit=, burst=)``,
+whose 429s also carry ``retry-after-ms`` (its figures come from its traces). Each client
 runs in a fresh process pinned to CPU 1 against a fresh server pinned to CPU 0, firing
 ``--requests`` edits through ``--concurrency`` workers. Recorded per client: successes,
 failures, the 429s the server sent, the requests it saw, wall time, goodput (successes per
@@ -102,18 +105,23 @@ class Bucket:
 
     def stats(self) -> dict[str, Any]:
         """Counters and how the arrivals spread over 100-ms windows."""
-        windows: Counter[int] = Counter()
-        if self.arrivals:
-            first = self.arrivals[0]
-            windows.update(int((t - first) / WINDOW) for t in self.arrivals)
-        span = max(windows) + 1 if windows else 0
-        return {
-            "accepted": self.accepted,
-            "refused": self.refused,
-            "requests": len(self.arrivals),
-            "empty_windows": (span - len(windows)) / span if span else 0.0,
-            "peak_window": max(windows.values(), default=0),
-        }
+        return spread(self.accepted, self.refused, self.arrivals)
+
+
+def spread(accepted: int, refused: int, arrivals: Sequence[float]) -> dict[str, Any]:
+    """The server's figures: counters, and the share of empty 100-ms windows and the peak."""
+    windows: Counter[int] = Counter()
+    if arrivals:
+        first = min(arrivals)
+        windows.update(int((t - first) / WINDOW) for t in arrivals)
+    span = max(windows) + 1 if windows else 0
+    return {
+        "accepted": accepted,
+        "refused": refused,
+        "requests": len(arrivals),
+        "empty_windows": (span - len(windows)) / span if span else 0.0,
+        "peak_window": max(windows.values(), default=0),
+    }
 
 
 def make_limited_app(rate: float, burst: int) -> web.Application:
@@ -142,18 +150,37 @@ def make_limited_app(rate: float, burst: int) -> web.Application:
     return app
 
 
-async def serve(rate: float, burst: int) -> None:
+async def serve(rate: float, burst: int, server: str = "stand-in") -> None:
     """Serve until stdin closes (the runner holds it)."""
+    loop = asyncio.get_running_loop()
+    if server == "emulator":
+        from orq_async.testing import Emulator
+
+        async with Emulator(rate_limit=rate, burst=burst, max_traces=100_000) as emulator:
+            print(f"READY {emulator.url} {os.getpid()}", flush=True)
+            await loop.run_in_executor(None, sys.stdin.buffer.read)
+        return
     runner = web.AppRunner(make_limited_app(rate, burst), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
     await site.start()
     print(f"READY http://127.0.0.1:{runner.addresses[0][1]} {os.getpid()}", flush=True)
-    loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(None, sys.stdin.buffer.read)
     finally:
         await runner.cleanup()
+
+
+def server_stats(url: str, server: str) -> dict[str, Any]:
+    """The server's figures after a run: the stand-in's counters, or the emulator's traces."""
+    if server != "emulator":
+        with urllib.request.urlopen(url + "/__bench/ratelimit", timeout=10) as resp:
+            return dict(json.loads(resp.read()))
+    with urllib.request.urlopen(url + "/v2/emulator/traces", timeout=30) as resp:
+        traces = json.loads(resp.read())
+    refused = sum(1 for t in traces if t["rate_limited"])
+    arrivals = [float(t["received_at"]) for t in traces]
+    return spread(len(traces) - refused, refused, arrivals)
 
 
 # --- the clients ---
@@ -271,6 +298,7 @@ def run_one(name: str, burst: int, args: argparse.Namespace) -> dict[str, Any]:
     """One client against a fresh limited server; the client's and the server's figures."""
     py = sys.executable
     serve = ["serve", "--rate", str(args.rate), "--burst", str(burst), "--cpu", "0"]
+    serve += ["--server", args.server]
     server = _spawn([py, "-m", "benchmarks.ratelimit", *serve])
     assert server.stdout is not None
     assert server.stdin is not None
@@ -290,8 +318,7 @@ def run_one(name: str, burst: int, args: argparse.Namespace) -> dict[str, Any]:
             tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
             return {**record, "error": tail[:200]}
         record.update(json.loads(lines[-1]))
-        with urllib.request.urlopen(url + "/__bench/ratelimit", timeout=10) as resp:
-            record["server"] = json.loads(resp.read())
+        record["server"] = server_stats(url, args.server)
     finally:
         server.stdin.close()
         server.wait(timeout=30)
@@ -303,10 +330,19 @@ def run_one(name: str, burst: int, args: argparse.Namespace) -> dict[str, Any]:
 def render(records: Sequence[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
     """The Markdown section, between its markers."""
     out = [START, "## Fan-out against a rate limit", ""]
+    if args.server == "emulator":
+        limited = (
+            f"the bundled emulator, `Emulator(rate_limit={args.rate:g}, burst=...)`, answering "
+            "429 + `Retry-After` in whole seconds and `retry-after-ms`"
+        )
+    else:
+        limited = (
+            f"the stand-in behind a token bucket of {args.rate:g} requests/s, answering 429 + "
+            "`Retry-After` in whole seconds (rounded up, no `retry-after-ms`)"
+        )
     out.append(
-        f"`{command}`: {args.requests} edits at concurrency {args.concurrency} against the "
-        f"stand-in behind a token bucket of {args.rate:g} requests/s, answering 429 + "
-        "`Retry-After` in whole seconds (rounded up, no `retry-after-ms`). Goodput = successes "
+        f"`{command}`: {args.requests} edits at concurrency {args.concurrency} against "
+        f"{limited}. Goodput = successes "
         "per second / the limit (the bucket's initial burst lets it exceed 1 slightly); *429s* "
         "= refusals the server sent, as a share of the requests it saw; *empty* = 100-ms "
         "windows with no request at all (synchronised waves leave most windows empty). Targets "
@@ -360,7 +396,7 @@ def read_section(path: Path) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line of all three roles."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("role", nargs="?", choices=("run", "serve", "client"), default="run")
     p.add_argument("name", nargs="?", help="the client (role client)")
     p.add_argument("--clients", default=",".join(CLIENTS))
@@ -368,6 +404,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--rate", type=float, default=50.0)
     p.add_argument("--burst", default="50,10", help="bucket sizes, each a run of every client")
+    p.add_argument(
+        "--server",
+        choices=("stand-in", "emulator"),
+        default="stand-in",
+        help="the stand-in behind a token bucket (Retry-After only), or orq_async.testing's "
+        "Emulator(rate_limit=, burst=) (Retry-After and retry-after-ms)",
+    )
     p.add_argument("--url", default="")
     p.add_argument("--cpu", type=int, default=None)
     p.add_argument(
@@ -382,7 +425,7 @@ def run_all(args: argparse.Namespace, log: Callable[[str], None] = print) -> lis
     for name in names:
         if name not in CLIENTS:
             raise SystemExit(f"unknown client {name!r}; known: {', '.join(CLIENTS)}")
-    records = []
+    records: list[dict[str, Any]] = []
     for burst in bursts(args):
         for name in names:
             record = run_one(name, burst, args)
@@ -396,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pin(args.cpu)
     if args.role == "serve":
-        asyncio.run(serve(args.rate, bursts(args)[0]))
+        asyncio.run(serve(args.rate, bursts(args)[0], args.server))
         return 0
     if args.role == "client":
         emit(asyncio.run(fire(make_client(args.name), args.url, args.requests, args.concurrency)))

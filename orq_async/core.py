@@ -193,7 +193,7 @@ class OrqCore:
     @throttle.setter
     def throttle(self, throttle: Throttle) -> None:
         self._throttle = throttle
-        self._adaptive = throttle.state.limit is not None  # asked once, not per call
+        self._adaptive = throttle.adaptive  # asked once, not per call
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -328,9 +328,9 @@ class OrqCore:
             self._gate(plan),
             log,
         )
-        slot = self._throttle.slot() if self._adaptive else None
-        if slot is not None:
-            await slot.__aenter__()
+        limiter = self._throttle if self._adaptive else None
+        if limiter is not None:
+            await limiter.acquire()
         try:  # the first attempt, then the retries the policy allows (tenacity only for those)
             retry = plan.retry
             budget = retry_budget(retry, prepared.replayable)
@@ -346,8 +346,8 @@ class OrqCore:
                     first=(last, started),
                 )
         finally:
-            if slot is not None:  # the slot's release does not depend on how the call ended
-                await slot.__aexit__(None, None, None)
+            if limiter is not None:
+                limiter.release()
         result = decode_result(operation.decode, last, attempt.made, redactor)
         if log is None and not (self.hooks.after_success or self.hooks.after_error):
             return result

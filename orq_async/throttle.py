@@ -5,20 +5,30 @@ One :class:`Throttle` per core gates every attempt of every call:
 - **Cooldown** (on by default). A 429 or 503 carrying ``Retry-After`` / ``retry-after-ms``
   means "no sends to this server before T"; every attempt of every call (first attempts
   included) waits for T, and a call whose deadline ends before T is refused at once.
-- **Paced release.** Honouring T exactly would wake every waiting call at the same instant:
-  the server's bucket is drained in a millisecond and the next wave of refusals starts a new
+- **Paced release** (:mod:`orq_async._pace`). Honouring T exactly would wake every waiting
+  call at once: the server's bucket drained in a millisecond, the next wave of refusals, a new
   cooldown (the synchronised waves of independent backoff). Instead, once T has passed, sends
-  are paced one at a time, evenly spaced (a server's bucket is often empty when its cooldown
-  ends: a send early by any jitter would be refused), the first at a random phase within one
-  interval after T (an injectable RNG), so several cores or processes do not line up; which
-  waiting call gets which slot is first come, first served. The starting pace is what the
-  server sustained: its successes since the previous cooldown began (or, for a first one, in
-  the last ``max(Retry-After, 1 s)``), answers still arriving during the cooldown included,
-  over that span (1 to 10 s), and at least one send per second. After a first cooldown no
-  ceiling is known: the pace doubles every second (:data:`PROBE_GROWTH`) until the next
-  refusal. A refusal while paced marks the ceiling: the pace restarts at no less than
-  :data:`PACE_BACKOFF` of the pace it came at and grows by :data:`PACE_GROWTH` per second.
-  Pacing ends once the pace has grown :data:`PACE_END_FACTOR` times without a refusal.
+  are paced one at a time, evenly spaced, the first at a random phase within one interval
+  after T (an injectable RNG) so several cores do not line up; first come, first served.
+  The server is modelled as a token bucket (a refusal: it is empty):
+
+  - *No ceiling known* (a first cooldown, or one after pacing ended): start at what the last
+    ``max(Retry-After, 1 s)`` served (the burst included: it is also the burst's estimate),
+    at least one send per second, and probe: the pace grows by :data:`PROBE_GROWTH` per second.
+  - *Refused while paced*: the ceiling. The rate is below the pace refused; at least what was
+    served since an earlier refusal a second or more before (the bucket empty at both ends)
+    over that span; and at least what the bucket must refill for the last release's pacing,
+    from full (at most the burst estimate), to empty it when it did. Pacing resumes at
+    :data:`PACE_RESUME` of that and grows by :data:`PACE_GROWTH` per second (by 20% while the
+    estimate rests on under a second: a few answers); first, :data:`BANK_SPEND` of what the
+    bucket banked during the cooldown (at most the burst) goes at twice the pace. A refusal
+    within a second of an estimate (an answer to a send before it, most likely) keeps the pace.
+  - Pacing ends once the pace has grown :data:`PACE_END_FACTOR` times with no call queued
+    behind it.
+
+  The cooldown cannot spare the first wave: every call in flight when the bucket empties is
+  refused before any refusal comes back (up to the concurrency; the adaptive limit, starting
+  low, spares most of it). The pacing bounds what comes after.
 - **Adaptive concurrency** (opt-in): an AIMD limit on calls in flight, +1 per success while
   the limit is in use, halved on a 429/503/timeout (at most once per window of ``limit``
   outcomes, so one burst of refusals counts once), floor 1, ceiling ``max_limit``. Changes are
@@ -35,7 +45,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import math
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -43,11 +52,22 @@ from typing import Final
 
 import attrs
 
+from orq_async._pace import (
+    BANK_SPEND,
+    MAX_COOLDOWN,
+    PACE_END_FACTOR,
+    PACE_GROWTH,
+    PACE_RESUME,
+    PROBE_GROWTH,
+    Cooldown,
+)
+
 __all__ = [
+    "BANK_SPEND",
     "MAX_COOLDOWN",
-    "PACE_BACKOFF",
     "PACE_END_FACTOR",
     "PACE_GROWTH",
+    "PACE_RESUME",
     "PROBE_GROWTH",
     "AimdLimit",
     "Cooldown",
@@ -57,133 +77,7 @@ __all__ = [
 
 logger = logging.getLogger("orq_async.throttle")
 
-#: Seconds: the longest cooldown recorded, whatever the server asks (as the retries' cap).
-MAX_COOLDOWN: Final = 60.0
-#: Per second: how fast the pace grows after a first cooldown (no ceiling known yet).
-PROBE_GROWTH: Final = 1.0
-#: Per second: how fast the pace grows after a refusal while paced (the ceiling is near).
-PACE_GROWTH: Final = 0.05
-#: A refusal while paced restarts at no less than this share of the pace it came at.
-PACE_BACKOFF: Final = 0.6
-#: Pacing ends when the rate has grown this many times over its estimate.
-PACE_END_FACTOR: Final = 16.0
-_BUCKET = 0.1  # seconds per bucket of the success counter
-_BUCKETS = 100  # 10 s of history, the longest span an estimate looks at
-_MIN_SPAN = 1.0
-_MIN_PACE = 1.0  # sends/s: the pace when little or nothing was served (no basis to estimate)
 _REFUSALS = frozenset((429, 503))
-
-
-class _Served:
-    """Successes per 0.1 s bucket over the last 10 s: bounded memory at any rate."""
-
-    __slots__ = ("_counts", "_stamps")
-
-    def __init__(self) -> None:
-        self._counts = [0] * _BUCKETS
-        self._stamps = [-1] * _BUCKETS
-
-    def add(self, now: float) -> None:
-        stamp = int(now / _BUCKET)
-        i = stamp % _BUCKETS
-        if self._stamps[i] != stamp:
-            self._stamps[i] = stamp
-            self._counts[i] = 0
-        self._counts[i] += 1
-
-    def since(self, start: float, now: float) -> int:
-        """Successes recorded in the buckets from ``start`` to ``now`` (both included)."""
-        first, last = int(start / _BUCKET), int(now / _BUCKET)
-        return sum(c for c, s in zip(self._counts, self._stamps, strict=True) if first <= s <= last)
-
-
-class Cooldown:
-    """The shared cooldown and its paced release, as a pure state machine.
-
-    Feed it :meth:`succeeded` and :meth:`refused` with clock readings; an attempt may send at
-    once when ``now >= free_at`` and not :attr:`pacing` (the happy path); otherwise it waits
-    until ``until`` and then asks :meth:`claim` for its slot. The pace is estimated when the
-    cooldown ends, so it counts the answers still arriving during it (to calls sent before).
-    """
-
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self.until = -math.inf
-        self.free_at = -math.inf
-        self.epoch = 0
-        self._rng = rng or random.Random()
-        self._served = _Served()
-        self._rate = 0.0  # the estimate paced from; 0 when not pacing
-        self._pending = False  # a cooldown whose pace is estimated when it ends
-        self._span = _MIN_SPAN
-        self._refused_at = 0.0  # when the current (or last) cooldown started
-        self._growth = PACE_GROWTH
-        self._refused_pace: float | None = None  # the pace when the cooldown began
-
-    @property
-    def pacing(self) -> bool:
-        """Whether sends wait for a cooldown or are paced after one."""
-        return self._pending or self._rate > 0.0
-
-    def _starting_pace(self, now: float) -> float:
-        served = self._served.since(self._refused_at - self._span, now)
-        pace = max(served / self._span, _MIN_PACE)
-        if self._refused_pace is not None:  # refused while paced: the ceiling is near that
-            pace = max(pace, PACE_BACKOFF * self._refused_pace)
-        return pace
-
-    def rate(self, now: float) -> float | None:
-        """The paced rate (sends/s) at ``now`` (an estimate so far during a cooldown), or None."""
-        if self._pending:
-            return self._starting_pace(now)
-        if not self._rate:
-            return None
-        elapsed = max(now - self.until, 0.0)
-        return float(self._rate * (1.0 + self._growth) ** elapsed)
-
-    def succeeded(self, now: float) -> None:
-        """An attempt got a 2XX response."""
-        self._served.add(now)
-
-    def refused(self, now: float, retry_after: float) -> bool:
-        """A 429/503 asking to wait ``retry_after`` seconds; True when it started a cooldown.
-
-        A refusal during a cooldown may extend it; one after it ends starts a new one.
-        """
-        wait = min(max(retry_after, 0.0), MAX_COOLDOWN)
-        started = now >= self.until
-        if started:
-            self._refused_pace = self.rate(now)
-            # The span measured: since the last cooldown began (a whole cycle of cooldown and
-            # release: what the server sustains), or the asked wait for a first cooldown.
-            since = now - self._refused_at if self.epoch else wait
-            self._span = min(max(since, _MIN_SPAN), _BUCKET * _BUCKETS)
-            self._refused_at = now
-        if now + wait > self.until:
-            # Slots claimed before are void: their holders wait for the new end and claim again.
-            self.until = self.free_at = now + wait
-            self._pending = True
-            self.epoch += 1
-        return started
-
-    def claim(self, now: float, deadline: float | None = None) -> float:
-        """When an attempt arriving at ``now`` (not before ``until``) may send; claims that slot
-        unless it is later than ``deadline``, and returns it."""
-        if self._pending:  # the first claim after the cooldown: estimate, pick a random phase
-            self._pending = False
-            self._rate = self._starting_pace(self.until)
-            self._growth = PROBE_GROWTH if self._refused_pace is None else PACE_GROWTH
-            self.free_at = self.until + self._rng.random() / self._rate
-        at = self.free_at if self.free_at > now else now
-        if deadline is not None and at > deadline:
-            return at
-        rate = self.rate(at)
-        if rate is None:
-            return at
-        if rate >= self._rate * PACE_END_FACTOR:
-            self._rate = 0.0
-            return at
-        self.free_at = at + 1.0 / rate
-        return at
 
 
 class AimdLimit:
@@ -374,6 +268,11 @@ class Throttle:
             if limit is not None:
                 limit.dropped()
 
+    @property
+    def adaptive(self) -> bool:
+        """Whether the adaptive limit is on (then every call holds a slot)."""
+        return self._limit is not None
+
     def slot(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One in-flight call slot, held for the whole call; a no-op when adaptive is off."""
         if self._limit is None:
@@ -382,12 +281,21 @@ class Throttle:
 
     @contextlib.asynccontextmanager
     async def _held(self) -> AsyncGenerator[None, None]:
-        await self._acquire()
+        await self.acquire()
         try:
             yield
         finally:
-            self._in_flight -= 1
-            self._wake()
+            self.release()
+
+    async def acquire(self) -> None:
+        """Take an in-flight slot, waiting for one if the limit is reached (adaptive only);
+        :meth:`release` gives it back. Cancelled while waiting, it holds nothing."""
+        await self._acquire()
+
+    def release(self) -> None:
+        """Give back the slot :meth:`acquire` took."""
+        self._in_flight -= 1
+        self._wake()
 
     async def _acquire(self) -> None:
         assert self._limit is not None

@@ -93,10 +93,10 @@ async def test_the_shared_cooldown_serves_every_call_at_the_limit(clock: JumpClo
     throttle = Throttle(clock=clock, sleep=clock.sleep, rng=random.Random(3))
     ok, refused, elapsed = await fan_out(clock, throttle, 60)
     assert ok == 60
-    # The first wave (20 sent against a burst of 10, and what was sent before the first 429
-    # came back) is refused; after it, the release is paced at the served rate.
-    assert refused <= 30  # measured: about 20 (the first wave, and a few while probing)
-    assert elapsed < (60 - 10) / RATE * 1.2  # 5 s at the limit: the pace keeps close to it
+    # The first wave (20 sent against a burst of 10) is refused; after it, the release probes
+    # up to the rate and finds it in a refusal or two.
+    assert refused <= 15  # measured: 12 (the first wave, 10, and the probes')
+    assert elapsed < (60 - 10) / RATE * 1.2  # 5 s at the limit (measured: 5.1 s)
     assert throttle.state.waiting == 0
 
 

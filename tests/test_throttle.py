@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import random
 from pathlib import Path
 
@@ -14,14 +15,16 @@ import pytest
 from aiohttp import web
 
 from orq_async import Err, Ok, OrqCore, RequestOptions, RetryConfig
+from orq_async._pace import paced_rate
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.models.dicts import CreateImageEditRequestDict
 from orq_async.testing import Emulator
 from orq_async.throttle import (
+    BANK_SPEND,
     MAX_COOLDOWN,
-    PACE_BACKOFF,
     PACE_END_FACTOR,
     PACE_GROWTH,
+    PACE_RESUME,
     PROBE_GROWTH,
     AimdLimit,
     Cooldown,
@@ -48,6 +51,14 @@ class FakeTime:
         fut = asyncio.get_running_loop().create_future()
         heapq.heappush(self._timers, (self.now + seconds, next(self._seq), fut))
         await fut
+
+    def fire_next(self) -> None:
+        """Move time to the next timer and fire it (if any)."""
+        if self._timers:
+            at, _, fut = heapq.heappop(self._timers)
+            self.now = max(self.now, at)
+            if not fut.done():
+                fut.set_result(None)
 
     async def advance(self, seconds: float) -> None:
         end = self.now + seconds
@@ -197,7 +208,7 @@ async def test_waiting_calls_are_released_paced_at_the_served_rate(fake: FakeTim
 
 
 async def test_the_phase_is_random(fake: FakeTime) -> None:
-    firsts = set()
+    firsts: set[float] = set()
     for seed in range(5):
         gate = Throttle(clock=fake.clock, sleep=fake.sleep, rng=random.Random(seed))
         gate.observe(429, 1.0)
@@ -214,7 +225,8 @@ async def test_the_pace_follows_the_estimate(fake: FakeTime) -> None:
     state = gate.state
     assert state.pace == pytest.approx(10.0)
     sent = await send_times(fake, gate, 10, 5.0)
-    assert 0.6 <= max(sent) - min(sent) <= 1.2  # ten sends at ~10/s: about 0.9 s
+    # Ten sends from 10/s, probing up (no ceiling known): under 0.9 s, but not in a wave.
+    assert 9 / 10 / (1 + PROBE_GROWTH) <= max(sent) - min(sent) <= 0.9
 
 
 async def test_with_nothing_served_the_pace_is_one_per_second(fake: FakeTime) -> None:
@@ -242,7 +254,7 @@ async def test_pacing_probes_fast_then_ends(fake: FakeTime) -> None:
     assert gate.state.pace == pytest.approx(20.0)
     await fake.advance(1.0)
     await send_times(fake, gate, 1, 1.0)  # the first claim: the estimate is taken
-    # A first cooldown: no ceiling known, the pace doubles each second.
+    # A first cooldown: no ceiling known, the pace grows by PROBE_GROWTH each second.
     assert gate.state.pace == pytest.approx(20.0 * (1 + PROBE_GROWTH))
     await fake.advance(2.0)
     assert gate.state.pace == pytest.approx(20.0 * (1 + PROBE_GROWTH) ** 3)
@@ -258,41 +270,114 @@ async def test_pacing_probes_fast_then_ends(fake: FakeTime) -> None:
     assert gate.state.pace is None
 
 
-async def test_a_refusal_while_paced_backs_off_from_that_pace(fake: FakeTime) -> None:
-    gate = throttle(fake)
-    for _ in range(40):
-        gate.observe(200, None)
-    await fake.advance(0.5)
-    gate.observe(429, 1.0)  # a first cooldown: the last second's 40
-    assert gate.state.pace == pytest.approx(40.0)
-    await fake.advance(1.0)
-    await send_times(fake, gate, 1, 1.0)  # pacing starts at 40/s, doubling each second
-    paced = gate.state.pace
-    assert paced == pytest.approx(80.0, rel=0.01)
-    for _ in range(30):
-        gate.observe(200, None)
-    gate.observe(429, 1.0)  # refused while paced: restart near the ceiling, grow slowly
-    assert paced is not None
-    assert gate.state.pace == pytest.approx(PACE_BACKOFF * paced)
-    assert gate.state.cooldown_until == fake.now + 1.0
-    await fake.advance(1.0)
-    await send_times(fake, gate, 1, 2.0)
-    assert gate.state.pace == pytest.approx(PACE_BACKOFF * paced * (1 + PACE_GROWTH) ** 2)
-
-
-def test_after_pacing_ends_a_refusal_measures_the_whole_cycle() -> None:
+def first_probe(successes: int) -> Cooldown:
+    """A cooldown after ``successes`` in the last second and a first refusal at 1000.5,
+    released at 1001.5: probing from ``successes``/s."""
     cooldown = Cooldown(random.Random(1))
-    for _ in range(10):
+    for _ in range(successes):
         cooldown.succeeded(1000.0)
-    cooldown.refused(1000.5, 1.0)  # a first cooldown: 10 in the last second
+    assert cooldown.refused(1000.5, 1.0)
+    assert cooldown.rate(1000.5) == pytest.approx(successes)
     assert cooldown.claim(1001.5) >= 1001.5
-    assert cooldown.rate(1001.5) == pytest.approx(10.0, rel=0.01)
-    cooldown.claim(1006.0)  # 4.5 s of doubling: past PACE_END_FACTOR, pacing ends
+    return cooldown
+
+
+def test_a_refusal_while_probing_resumes_under_the_rate_served_between_refusals() -> None:
+    cooldown = first_probe(40)
+    for _ in range(30):
+        cooldown.succeeded(1002.0)
+    assert cooldown.refused(1002.0, 1.0)  # refused while paced: the ceiling is found
+    assert cooldown.rate(1003.0) == pytest.approx(PACE_RESUME * 30 / 1.5)  # since 1000.5
+    cooldown.claim(1003.0)
+    resumed = PACE_RESUME * 30 / 1.5
+    # Near the ceiling now: the pace grows slowly.
+    assert cooldown.rate(1005.0) == pytest.approx(resumed * (1 + PACE_GROWTH) ** 2)
+    # Refused again within a second of that estimate (an answer to a send before it, most
+    # likely): too little to learn from, the pace stays.
+    assert cooldown.refused(1003.5, 1.0)
+    cooldown.claim(1004.5)
+    assert cooldown.rate(1004.5) == pytest.approx(resumed)
+
+
+def test_after_a_ceiling_the_bucket_refilled_in_the_cooldown_is_spent_at_twice_the_pace() -> None:
+    cooldown = first_probe(40)  # the burst estimate: 40
+    for _ in range(30):
+        cooldown.succeeded(1002.0)
+    assert cooldown.refused(1002.0, 1.0)  # the rate: 30 / 1.5 = 20/s; 20 banked in 1 s
+    slots = [cooldown.claim(1003.0) for _ in range(50)]
+    pace = PACE_RESUME * 20
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    # Each send at twice the pace takes half a token net of the refill, while one is left.
+    fast = int((BANK_SPEND * 20 - 1) / 0.5) + 1
+    assert all(g == pytest.approx(1 / (2 * pace), rel=0.01) for g in gaps[:fast])
+    assert all(g == pytest.approx(1 / pace, rel=0.01) for g in gaps[fast:])
+
+
+def test_an_estimate_from_under_a_second_is_tentative() -> None:
+    """A probe refused soon after its release (a short cooldown, as ``retry-after-ms`` asks)
+    rests on a few answers: the pace resumes under them, but grows faster until a refusal
+    over at least a second of history tells the rate."""
+    cooldown = Cooldown(random.Random(1))
+    for _ in range(50):
+        cooldown.succeeded(1000.0)
+    assert cooldown.refused(1000.0, 0.02)  # a first cooldown, probing from 50/s
+    cooldown.claim(1000.02)
+    for _ in range(6):
+        cooldown.succeeded(1000.1)
+    assert cooldown.refused(1000.15, 0.02)  # 6 served over the 0.15 s since 1000.0
+    cooldown.claim(1000.17)
+    tentative = PACE_RESUME * 6 / 0.15
+    assert cooldown.rate(1000.17) == pytest.approx(tentative)
+    assert (cooldown.rate(1001.17) or 0.0) > tentative * (1 + PACE_GROWTH) * 1.1
+    for _ in range(60):
+        cooldown.succeeded(1001.4)
+    assert cooldown.refused(1001.5, 0.02)  # 60 over the 1.35 s since 1000.15: the rate known
+    cooldown.claim(1001.52)
+    known = PACE_RESUME * 60 / 1.35
+    assert cooldown.rate(1001.52) == pytest.approx(known)
+    assert cooldown.rate(1002.52) == pytest.approx(known * (1 + PACE_GROWTH))
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "pace", "growth"),
+    [
+        (50, 10, 10, PROBE_GROWTH),
+        (50, 50, 50, PROBE_GROWTH),
+        (20, 50, 25, PACE_GROWTH),
+        (80, 20, 5, 1.0),
+    ],
+)
+def test_the_rate_is_recovered_from_when_a_paced_bucket_emptied(
+    rate: float, burst: float, pace: float, growth: float
+) -> None:
+    tokens, t, step = burst, 0.0, 1e-4  # a token bucket, full, paced into until empty
+    while tokens > 0:
+        tokens = min(burst, tokens + rate * step) - pace * (1 + growth) ** t * step
+        t += step
+    assert paced_rate(pace, growth, t, burst) == pytest.approx(rate, rel=0.01)
+    # An over-estimated burst gives a lower rate: the safe side.
+    assert paced_rate(pace, growth, t, 2 * burst) < rate
+
+
+def test_claims_ahead_keep_the_pace_until_it_has_grown_that_far() -> None:
+    cooldown = first_probe(10)
+    slots = [cooldown.claim(1001.5) for _ in range(200)]  # 200 calls queued at the release
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert min(gaps) >= 1 / (10 * PACE_END_FACTOR) - 1e-9, "released in a wave"
+    assert cooldown.pacing
+
+
+def test_after_pacing_ends_a_refusal_probes_again() -> None:
+    cooldown = first_probe(10)
+    grown = math.log(PACE_END_FACTOR) / math.log1p(PROBE_GROWTH)
+    cooldown.claim(1001.5 + grown + 0.1)  # grown past PACE_END_FACTOR, nobody queued: it ends
     assert not cooldown.pacing
     for _ in range(300):
         cooldown.succeeded(1006.0)
-    cooldown.refused(1006.5, 1.0)  # 300 over the 6 s since the last cooldown began
-    assert cooldown.rate(1006.5) == pytest.approx(50.0)
+    cooldown.refused(1006.5, 1.0)  # not paced: no ceiling known, what the last second served
+    assert cooldown.rate(1006.5) == pytest.approx(300.0)
+    cooldown.claim(1007.5)
+    assert cooldown.rate(1008.5) == pytest.approx(300.0 * (1 + PROBE_GROWTH))
 
 
 async def test_stragglers_refine_the_estimate() -> None:
@@ -306,6 +391,93 @@ async def test_stragglers_refine_the_estimate() -> None:
     assert not cooldown.refused(10.7, 1.0)  # same cooldown: extended
     cooldown.claim(cooldown.until)  # the estimate is taken when it ends
     assert cooldown.rate(cooldown.until) == pytest.approx(5.0)
+
+
+# --- the whole algorithm against a simulated token bucket ---
+
+
+@attrs.define
+class Bucket:
+    """A token bucket on the fake clock, as a rate-limited server keeps it."""
+
+    fake: FakeTime
+    rate: float
+    burst: int
+    tokens: float = 0.0
+    stamp: float = 0.0
+    refusals: list[float] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self.tokens, self.stamp = float(self.burst), self.fake.now
+
+    def take(self) -> float | None:
+        """None when served, else the seconds until a token is due."""
+        now = self.fake.now
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        self.refusals.append(now)
+        return (1.0 - self.tokens) / self.rate
+
+
+async def fan_out(bucket: Bucket, *, whole_seconds: bool, calls: int = 600) -> tuple[int, float]:
+    """``calls`` calls by 64 workers through one throttle, each retried up to 3 times after the
+    asked wait, 3 ms each way; returns the calls that failed and the goodput."""
+    fake = bucket.fake
+    gate = throttle(fake)
+    left, failed, start = calls, 0, fake.now
+
+    async def attempt() -> float | None:
+        if not gate.open():
+            assert await gate.wait_turn(None) is None
+        await fake.sleep(0.003)
+        wait = bucket.take()
+        await fake.sleep(0.003)
+        asked = None if wait is None else float(math.ceil(wait)) if whole_seconds else wait
+        gate.observe(200 if asked is None else 429, asked)
+        return asked
+
+    async def worker(i: int) -> None:
+        nonlocal left, failed
+        await fake.sleep(i * 0.0002)  # the first wave goes out over ~13 ms
+        while left > 0:
+            left -= 1
+            for retry in range(4):
+                asked = await attempt()
+                if asked is None:
+                    break
+                if retry == 3:
+                    failed += 1
+                else:
+                    await fake.sleep(asked)
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(64)]
+    while not all(t.done() for t in tasks):  # run the timers in order, whatever their number
+        await settle()
+        fake.fire_next()
+    await asyncio.gather(*tasks)
+    return failed, (calls - failed) / (fake.now - start) / bucket.rate
+
+
+@pytest.mark.parametrize(
+    ("burst", "whole_seconds", "least_goodput"),
+    [(50, True, 0.95), (10, True, 0.8), (50, False, 0.95), (10, False, 0.9)],
+)
+async def test_a_fan_out_meets_the_rate_with_one_refusal_after_the_first_wave(
+    fake: FakeTime, burst: int, whole_seconds: bool, least_goodput: float
+) -> None:
+    """600 calls at concurrency 64 against 50 requests/s: the first wave (the calls in flight
+    when the bucket empties) is refused before any refusal comes back; after it, pacing
+    finds the rate with one refusal (its probe's), and the goodput is near the bucket's."""
+    bucket = Bucket(fake, 50.0, burst)
+    failed, goodput = await fan_out(bucket, whole_seconds=whole_seconds)
+    first_wave = [t for t in bucket.refusals if t < bucket.refusals[0] + 0.1]
+    assert failed == 0
+    assert len(first_wave) <= 64
+    assert len(bucket.refusals) - len(first_wave) <= 2
+    assert goodput >= least_goodput
 
 
 # --- cancellation ---
