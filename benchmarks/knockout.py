@@ -105,8 +105,10 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
         return both
 
     pieces: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-        "prepare (all of it: a cached body)": lambda: _patched(
-            op, "prepare", _amemo_one(op.prepare)
+        "prepare (all of it: a cached body)": lambda: (
+            _patched(op, "prepare_now", _memo(op.prepare_now))
+            if hasattr(op, "prepare_now")
+            else _patched(op, "prepare", _amemo_one(op.prepare))
         ),
         "parse_response (response model)": lambda: _patched(
             op._OPERATION, "decode", decode_json_only

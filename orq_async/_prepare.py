@@ -29,7 +29,29 @@ from orq_async.options import RequestOptions
 if TYPE_CHECKING:
     from orq_async._compiled import Flat
 
-__all__ = ["prepare"]
+__all__ = ["prepare", "prepare_now"]
+
+
+def prepare_now(
+    body: CreateImageEditRequestBody | Mapping[str, Any], options: RequestOptions | None
+) -> EncodedBody | SDKValidationError | None:
+    """:func:`prepare` without awaiting, for the common call: a body the fast path takes,
+    images in memory, no extra fields or files. None for any other call: await
+    :func:`prepare` then."""
+    if options is not None and (options.extra_fields or options.extra_files):
+        return None
+    boundary = new_boundary()
+    wired = _wire_request(body, f"--{boundary}\r\n")
+    if wired is None:
+        return None
+    text, image = wired
+    in_memory = prepare_in_memory("image", image)
+    if in_memory is None:
+        return None
+    files, problems = in_memory
+    if problems:
+        return SDKValidationError(tuple(problems))
+    return _encode(body, text, files, boundary, [])
 
 
 async def prepare(
@@ -57,12 +79,23 @@ async def prepare(
         problems += extra_problems
     if problems or text is None:
         return SDKValidationError(tuple(problems))
+    return _encode(body, text, files, boundary, extra_fields)
+
+
+def _encode(
+    body: CreateImageEditRequestBody | Mapping[str, Any],
+    text: list[str],
+    files: list[NamedPart],
+    boundary: str,
+    extra_fields: list[WireField],
+) -> EncodedBody | SDKValidationError:
+    """Lay the body out; a text with no UTF-8 form (a lone surrogate) is named as a problem."""
     if extra_fields:
-        text += render_fields(extra_fields, delimiter)
+        text += render_fields(extra_fields, f"--{boundary}\r\n")
     try:
         return encode_body(text, files, boundary)
-    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate in a text
-        fields, _ = _reference(body, problems)
+    except (TypeError, ValueError, RecursionError) as exc:
+        fields, _ = _reference(body, [])
         return _unencodable((fields or []) + extra_fields, exc)
 
 

@@ -1,7 +1,8 @@
 """``createImageEdit``: ``POST /v2/router/images/edits``, as a standalone coroutine.
 
-A fixed pipeline: :func:`~orq_async._prepare.prepare` (validate, inspect files, encode), then
-:meth:`OrqCore.send` (plan, gate, retries, classify, decode once, hooks).
+A fixed pipeline: :func:`~orq_async._prepare.prepare` (validate, inspect files, encode; its
+``prepare_now`` without awaiting for the common call), then :meth:`OrqCore.send` (plan, gate,
+retries, classify, decode once, hooks).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from orq_async._convert import load_json, parse_response
-from orq_async._prepare import prepare
+from orq_async._prepare import prepare, prepare_now
 from orq_async.contract import OPERATION_ID, PATH
 from orq_async.core import Operation, OrqCore
 from orq_async.errors import OrqError, ResponseValidationError
@@ -68,4 +69,5 @@ async def router_images_edits_create(
     """
     if not isinstance(core, OrqCore):
         raise TypeError(f"core must be an OrqCore, got {type(core).__name__}")
-    return await core.send(_OPERATION, await prepare(body, options), options)
+    prepared = prepare_now(body, options) or await prepare(body, options)
+    return await core.send(_OPERATION, prepared, options)
