@@ -18,6 +18,7 @@ from orq_async.retries import parse_retry_after
 __all__ = ["Attempt", "classify"]
 
 _NO_HEADERS: Mapping[str, str] = {}
+_UNPARSED = -1.0  # parse_retry_after never returns a negative wait
 
 
 class Attempt:
@@ -26,7 +27,15 @@ class Attempt:
     A plain slotted class, not attrs: it is private and made once per attempt.
     """
 
-    __slots__ = ("connection_failed", "headers", "outcome", "request_id", "status", "timed_out")
+    __slots__ = (
+        "_retry_after",
+        "connection_failed",
+        "headers",
+        "outcome",
+        "request_id",
+        "status",
+        "timed_out",
+    )
 
     def __init__(
         self,
@@ -44,11 +53,16 @@ class Attempt:
         self.connection_failed = connection_failed
         self.timed_out = timed_out
         self.request_id = request_id
+        self._retry_after: float | None = _UNPARSED
 
     @property
     def retry_after(self) -> float | None:
-        """Seconds the server asked to wait, if it did."""
-        return parse_retry_after(self.headers) if self.headers else None
+        """Seconds the server asked to wait, if it did (parsed once: the throttle and the
+        retry wait both ask)."""
+        asked = self._retry_after
+        if asked == _UNPARSED:
+            asked = self._retry_after = parse_retry_after(self.headers) if self.headers else None
+        return asked
 
     def should_retry(self, codes: Callable[[int], bool], connection_errors: bool) -> bool:
         """Retry a listed non-2XX status, or a connection failure when those are retried."""
