@@ -10,8 +10,8 @@ runs the reference path, which gives the same result or the problems. A fast res
 therefore always the reference's; ``tests/test_compiled.py`` checks that they agree.
 
 - :func:`request_wire`: the request body (dict or model) → the text pieces of its multipart
-  layout (non-file parts, delimiters included) and the file field's value, in one pass;
-- :func:`request_json`: a nested option object → its JSON text (fields in order, those at
+  layout (non-file parts, delimiters included) and the file field's value, in one pass; the
+  option objects inside are checked inline and written as JSON (fields in order, those at
   their default left out, as ``json`` of :func:`orq_async._convert.to_plain` gives);
 - :func:`response_model`: a decoded JSON response → the response model, leniently (unknown
   keys into ``extra``), as the reference response hook does.
@@ -31,7 +31,7 @@ from orq_async._structure import image_hook, str_dict
 from orq_async.models._validators import condition, parts
 from orq_async.models.files import FileInput
 
-__all__ = ["SLOW", "Flat", "Pieces", "request_json", "request_wire", "response_model"]
+__all__ = ["SLOW", "Flat", "Pieces", "request_wire", "response_model"]
 
 
 class _Slow:
@@ -223,17 +223,6 @@ def _object_json(w: _Writer, depth: int, cls: type[Any], var: str) -> None:
             w.emit(inner, f"if {value} != {w.name(f.default, 'default')}: {add}")
     w.emit(depth, f"if {var}_seen != len({var}): return SLOW")
     w.emit(depth, f"{var}_j = '{{' + ','.join({var}_out) + '}}'")
-
-
-@functools.cache
-def request_json(cls: type[Any]) -> Flat:
-    """The flat function of a request option object: dict or instance → its JSON text, or
-    :data:`SLOW` (nested objects are checked inline, in the same function)."""
-    w = _Writer(cls)
-    w.emit(0, "def flat(src):")
-    _object_json(w, 1, cls, "src")
-    w.emit(1, "return src_j")
-    return w.build()
 
 
 @functools.cache
