@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from orq_async._compiled import SLOW, response_model
 from orq_async._convert import converter, load_json, structure_request
-from orq_async._multipart import render_fields
+from orq_async._multipart import EncodedBody, render_fields
 from orq_async._prepare import _wire_request
 from orq_async._structure import Invalid
 from orq_async._wire import wire_fields
@@ -255,3 +255,44 @@ def test_load_json_is_json_loads(raw: bytes) -> None:
     except ValueError as exc:
         got = (type(exc), str(exc))
     assert got == expected
+
+
+class _PosingAsStr:
+    """Claims to be a str through ``__class__`` (isinstance believes it; type() does not)."""
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        return str
+
+    def __str__(self) -> str:
+        return "posing"
+
+
+class _HostileDict(dict[str, Any]):
+    """A dict whose ``get`` lies."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise RuntimeError("no get for you")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        VALID_BODY | {"model": _PosingAsStr()},
+        VALID_BODY | {"orq": {"identity": {"id": _PosingAsStr()}}},
+        _HostileDict(VALID_BODY),
+        VALID_BODY | {"cache": _HostileDict({"type": "exact_match"})},
+    ],
+    ids=["str-posing text field", "str-posing JSON field", "dict with a lying get", "nested"],
+)
+async def test_hostile_values_get_the_reference_outcome(body: Any) -> None:
+    """What the fast path declines, the reference path decides; nothing escapes as an
+    exception, and the outcome is the same whichever path ran."""
+    from orq_async._prepare import prepare, prepare_now
+
+    assert _fast_text(body) is SLOW
+    now = prepare_now(body, None)
+    later = await prepare(body, None)
+    assert isinstance(later, (EncodedBody, SDKValidationError))
+    if now is not None:
+        assert type(now) is type(later)
