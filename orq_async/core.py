@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import aiohttp
 
 from orq_async import __version__
-from orq_async._guards import check_count, check_milliseconds, refuse_credentials, text_problem
+from orq_async._guards import check_count, check_milliseconds, refuse_credentials
+from orq_async._keys import ApiKey, Keys
 from orq_async._logging import debug_logger_from_env, log_result, retry_logger
 from orq_async._multipart import EncodedBody
 from orq_async._pipeline import Attempts, decode_result
@@ -34,13 +35,11 @@ from orq_async._plan import (
     resolve,
     reusable,
 )
-from orq_async._redact import Redactor
 from orq_async._session import LoopSession
 from orq_async.errors import (
     InvalidRequestError,
     OrqError,
     ResponseValidationError,
-    UnexpectedClientError,
 )
 from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
@@ -53,8 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SERVER_URL", "ApiKey", "InsecureTransportWarning", "OrqCore", "Operation"]
 
 DEFAULT_SERVER_URL = "https://my.orq.ai"
-ApiKey = str | Callable[[], Awaitable[str]]
-"""An API key, or an async callable returning the current one (for rotating keys)."""
 
 T = TypeVar("T")
 
@@ -156,7 +153,7 @@ class OrqCore:
         if not isinstance(server_url, str):
             raise TypeError(f"server_url must be a str, got {type(server_url).__name__}")
         refuse_credentials("server_url", server_url)
-        self._api_key: ApiKey | None = api_key or os.environ.get("ORQ_API_KEY") or None
+        self._keys = Keys(api_key or os.environ.get("ORQ_API_KEY") or None)
         self._settings = Settings(
             server_url=server_url,
             timeout_ms=timeout_ms,
@@ -169,11 +166,9 @@ class OrqCore:
         self._sleep = sleep
         self._closed = False
         self._plans: dict[str, CallPlan | InvalidRequestError] = {}
-        self._redactors: dict[str | None, Redactor] = {}
         self._other_gates: dict[str, Throttle] = {}
         self.hooks = hooks if hooks is not None else Hooks()
         self.throttle = throttle or Throttle(max_limit=limit or 100, sleep=sleep)
-        self._checked_key: str | None = None
         self._logger = debug_logger or debug_logger_from_env()
 
     server_url = property(lambda self: self._settings.server_url, doc="The base URL.")
@@ -252,34 +247,6 @@ class OrqCore:
             gate = self._other_gates[origin] = self._throttle.for_other_server()
         return gate
 
-    def _redactor(self, key: str | None) -> Redactor:
-        redactor = self._redactors.get(key)
-        if redactor is None:
-            if len(self._redactors) > 8:  # rotating keys: keep the cache small
-                self._redactors.clear()
-            redactor = self._redactors[key] = Redactor(key)
-        return redactor
-
-    def _key(self) -> str | OrqError | Awaitable[str | OrqError] | None:
-        """The key for this call: at once for a fixed one (checked once), else an awaitable."""
-        key = self._api_key
-        if callable(key):
-            return self._provided_key(key)
-        if key is not None and key is not self._checked_key:
-            if text_problem(key) is not None:
-                return _bad_key()
-            self._checked_key = key
-        return key
-
-    async def _provided_key(self, provider: Callable[[], Awaitable[str]]) -> str | OrqError:
-        try:
-            key = await provider()
-        except Exception as exc:
-            error = UnexpectedClientError(f"the api_key provider raised {type(exc).__name__}")
-            error.__cause__ = exc
-            return error
-        return _bad_key() if text_problem(key) is not None else key
-
     async def send(
         self,
         operation: Operation[T],
@@ -306,7 +273,7 @@ class OrqCore:
         plan = self._plan(operation.path, options)
         if isinstance(plan, InvalidRequestError):
             return await self._finish(operation, options, None, Err(plan, meta=NO_META))
-        key = self._key()
+        key = self._keys.current()
         if not (key is None or isinstance(key, (str, OrqError))):
             key = await key
         if isinstance(key, OrqError):
@@ -318,7 +285,7 @@ class OrqCore:
                 InsecureTransportWarning,
                 stacklevel=3,
             )
-        redactor = self._redactor(key)
+        redactor = self._keys.redactor(key)
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
         attempt = Attempts(
             operation.operation_id, options or _NONE, plan, session, headers, prepared, redactor
@@ -372,10 +339,6 @@ class OrqCore:
     def _base_url(self, options: RequestOptions | None) -> str:
         url = None if options is None else options.server_url
         return url if isinstance(url, str) else self._settings.server_url
-
-
-def _bad_key() -> InvalidRequestError:
-    return InvalidRequestError("the API key must be a str without CR, LF, NUL or surrogates")
 
 
 _NONE = RequestOptions()
