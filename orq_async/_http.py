@@ -87,16 +87,25 @@ def _decompressor(encoding: str, first: bytes) -> _Decoder:
     return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
 
 
+def _plain_within(resp: aiohttp.ClientResponse, cap: int | None) -> bool:
+    """Whether the body has a ``Content-Length`` within ``cap`` and no encoding: then
+    ``resp.read()`` is bounded (the parser stops at Content-Length)."""
+    length = resp.content_length
+    return (
+        length is not None
+        and (cap is None or length <= cap)
+        and "Content-Encoding" not in resp.headers
+    )
+
+
 async def _read_body(resp: aiohttp.ClientResponse, cap: int | None) -> bytes:
-    """The body within ``cap`` bytes after decoding; raises _TooLarge or _BadEncoding."""
+    """The body within ``cap`` bytes after decoding, whatever its framing and encoding (the
+    plain case is :func:`_plain_within`'s); raises _TooLarge or _BadEncoding."""
     length = resp.content_length
     if cap is not None and length is not None and length > cap:
         raise _TooLarge
     encoding = resp.headers.get("Content-Encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        if length is not None:  # the parser stops at Content-Length, itself within the cap
-            return await resp.read()
-    elif encoding not in ("gzip", "x-gzip", "deflate"):
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
         raise _BadEncoding(f"the server sent Content-Encoding {encoding!r}, which is not supported")
     out = bytearray()
     decoder: _Decoder | None = None
@@ -152,13 +161,8 @@ async def send_once(
             auto_decompress=False,
         ) as resp:
             try:
-                length = resp.content_length
-                if (  # the common case: a Content-Length within the cap, no encoding
-                    length is not None
-                    and (max_bytes is None or length <= max_bytes)
-                    and "Content-Encoding" not in resp.headers
-                ):
-                    raw = await resp.read()  # the parser stops at Content-Length
+                if _plain_within(resp, max_bytes):  # the common case, one coroutine less
+                    raw = await resp.read()
                 else:
                     raw = await _read_body(resp, max_bytes)
             except _TooLarge:

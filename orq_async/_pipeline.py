@@ -91,13 +91,11 @@ class Attempts:
                 return Attempt(changed)
             sent = changed
         throttle = self.throttle
-        if throttle is None or throttle.open():  # the happy path: no await
-            timeout = self._timeout(deadline)
-        else:
-            waited = await self._wait_turn(throttle, deadline)
-            if isinstance(waited, OrqError):
-                return Attempt(waited)
-            timeout = self._timeout(deadline)
+        if throttle is not None and not throttle.open():  # the happy path does not await
+            refused = await self._wait_turn(throttle, deadline)
+            if refused is not None:
+                return Attempt(refused)
+        timeout = self._timeout(deadline)
         log = self.log
         if log is not None:
             log_send(log, plan.url, number, self.body, sent)

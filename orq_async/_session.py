@@ -46,11 +46,12 @@ class LoopSession:
         Raises:
             RuntimeError: the caller-owned session is closed.
         """
+        session = self.ready()
+        if session is not None:
+            return session
         session = self.session
-        if session is not None and not session.closed:
-            loop = getattr(session, "_loop", None)
-            if loop is None or loop is asyncio.get_running_loop():
-                return session
+        if session is not None and not session.closed:  # open, but another loop's
+            loop = session._loop  # pyright: ignore[reportPrivateUsage]  # (ready() read it too)
             if not (self.owned and loop.is_closed()):
                 return InvalidRequestError(
                     "this OrqCore's session belongs to another, still running event loop; "

@@ -44,7 +44,7 @@ from orq_async.errors import (
 from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
 from orq_async.result import NO_META, Err, Result
-from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_budget, run_with_retries
+from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_after_first, retry_budget
 
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
@@ -304,13 +304,15 @@ class OrqCore:
             started = time.monotonic()
             last = await attempt(1, None if budget is None else started + budget)
             if budget is not None and last.should_retry(plan.codes, retry.retry_connection_errors):
-                last = await run_with_retries(
+                last = await retry_after_first(
                     attempt,
+                    last,
+                    started,
+                    budget,
                     retry,
                     plan.codes,
                     sleep=self._sleep,
                     before_sleep=None if log is None else retry_logger(log),
-                    first=(last, started),
                 )
         finally:
             if limiter is not None:

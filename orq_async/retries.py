@@ -47,7 +47,7 @@ __all__ = [
     "Retryable",
     "parse_retry_after",
     "retry_codes_matcher",
-    "run_with_retries",
+    "retry_after_first",
 ]
 
 #: Seconds; a server asking to wait longer than this ends the retries instead of sleeping.
@@ -225,39 +225,29 @@ def retry_budget(config: RetryConfig, replayable: bool = True) -> float | None:
     return config.backoff.max_elapsed_time / 1000
 
 
-async def run_with_retries(
+async def retry_after_first(
     attempt: Callable[[int, float | None], Awaitable[R]],
+    first: R,
+    started: float,
+    budget: float,
     config: RetryConfig,
     codes: Callable[[int], bool],
     *,
-    replayable: bool = True,
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[RetryCallState], None] | None = None,
-    first: tuple[R, float] | None = None,
 ) -> R:
-    """Run ``attempt(n, deadline)`` (n = 1, 2, ...) until it needs no retry or the policy stops.
+    """Retry after a ``first`` outcome, calling ``attempt(n, deadline)`` for n = 2, 3, ...
+    until one needs no retry or the policy stops; return the last outcome.
 
-    ``deadline`` is the ``time.monotonic()`` by which the retry budget
-    (``backoff.max_elapsed_time``) ends, or None for a single-attempt policy; the attempt clips
-    its own timeout to it, so a call never ends later than its budget. Returns the last
-    outcome; exceptions (``CancelledError`` included) propagate. The first attempt runs before
-    any tenacity object is built: most calls need no retry, and those pay nothing for it.
-    A caller that made the first attempt itself passes ``first=(outcome, started)``, with
-    ``started`` the ``time.monotonic()`` its budget counts from.
+    The caller makes the first attempt itself, ``started`` (``time.monotonic()``) being when
+    the ``budget`` (seconds, :func:`retry_budget`) began and ``started + budget`` the deadline
+    it gave that attempt: most calls need no retry, and
+    those build no tenacity object. Each attempt clips its own timeout to the deadline, so a
+    call never ends later than its budget. Exceptions (``CancelledError`` included) propagate.
     """
-    budget = retry_budget(config, replayable)
-    if budget is None:
-        return first[0] if first is not None else await attempt(1, None)
     connection_errors = config.retry_connection_errors
-    if first is None:
-        started = time.monotonic()  # what tenacity would take as the start of attempt 1
-        outcome = await attempt(1, started + budget)
-    else:
-        outcome, started = first
     deadline = started + budget
-    if not outcome.should_retry(codes, connection_errors):
-        return outcome
-    made: R | None = outcome
+    made: R | None = first
     retrying = AsyncRetrying(
         stop=(
             stop_after_attempt(config.max_retries + 1)
