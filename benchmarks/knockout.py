@@ -54,29 +54,41 @@ def _memo(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _amemo(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn``'s first (files, problems) result, as fresh lists for every later call."""
+def _amemo(
+    fn: Callable[..., Any], fresh: Callable[[Any], Any] = lambda result: result
+) -> Callable[..., Any]:
+    """An async ``fn``'s first result, passed through ``fresh`` for every later call."""
     first: list[Any] = []
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not first:
             first.append(await fn(*args, **kwargs))
-        files, problems = first[0]
-        return list(files), list(problems)
+        return fresh(first[0])
 
     return wrapper
 
 
-def _amemo_one(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """An async ``fn``'s first result, returned for every later call."""
-    first: list[Any] = []
+def _memo_wired(fn: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """The flat function's first (text pieces, file) result, its delimiters swapped for each
+    later call's (every call has a boundary of its own)."""
+    first: list[tuple[str, Any]] = []
 
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(body: Any, delimiter: str) -> Any:
         if not first:
-            first.append(await fn(*args, **kwargs))
-        return first[0]
+            first.append((delimiter, fn(body, delimiter)))
+        old, wired = first[0]
+        if wired is None:
+            return None
+        text, image = wired
+        return [delimiter if piece == old else piece for piece in text], image
 
     return wrapper
+
+
+def _fresh_lists(result: Any) -> Any:
+    """(files, problems) as new lists: the caller appends to them."""
+    files, problems = result
+    return list(files), list(problems)
 
 
 async def _direct(attempt: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -108,7 +120,7 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
         "prepare (all of it: a cached body)": lambda: (
             _patched(op, "prepare_now", _memo(op.prepare_now))
             if hasattr(op, "prepare_now")
-            else _patched(op, "prepare", _amemo_one(op.prepare))
+            else _patched(op, "prepare", _amemo(op.prepare))
         ),
         "parse_response (response model)": lambda: _patched(
             op._OPERATION, "decode", decode_json_only
@@ -116,7 +128,7 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
     }
     if hasattr(_prepare, "_wire_request"):  # the generated fast path (this session on)
         pieces["the flat function (validate, JSON, parts)"] = lambda: _patched(
-            _prepare, "_wire_request", _memo(_prepare._wire_request)
+            _prepare, "_wire_request", _memo_wired(_prepare._wire_request)
         )
     else:
         pieces["structure_request (validation)"] = lambda: _patched(
@@ -126,7 +138,7 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
             _prepare, "wire_fields", _memo(_prepare.wire_fields)
         )
         pieces["prepare_files (image inspection)"] = lambda: _patched(
-            _prepare, "prepare_files", _amemo(_prepare.prepare_files)
+            _prepare, "prepare_files", _amemo(_prepare.prepare_files, _fresh_lists)
         )
     pieces["encode_body (layout)"] = lambda: _patched(
         _prepare, "encode_body", _memo(_prepare.encode_body)

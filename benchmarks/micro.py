@@ -8,7 +8,8 @@ Each line is the mean time of one piece over ``--number`` runs in a tight loop (
 ``--repeat`` loops, which shrugs off outside load), in the order a call meets them; the async
 ones include one event-loop round trip (the first line, to subtract).
 Where the limit client (:class:`~benchmarks.clients.AiohttpLimit`) does the same job, its
-counterpart follows, marked ``limit:``. ``--sdk-path`` imports orq_async from a copy (A/B).
+counterpart follows, marked ``limit:``. ``--sdk-path`` imports orq_async from a copy (A/B;
+a copy of 5a3ef6f or later: the pieces are the generated fast path's).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 import timeit
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +45,7 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
     from multidict import CIMultiDict, CIMultiDictProxy
 
     from orq_async import core as core_module
+    from orq_async import retries
     from orq_async._classify import classify
     from orq_async._convert import structure_request
     from orq_async._files import prepare_files, prepare_in_memory
@@ -53,7 +56,7 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
     from orq_async._wire import wire_fields
     from orq_async.core import OrqCore
     from orq_async.funcs import router_images_edits_create as op
-    from orq_async.retries import SAFE_DEFAULT, retry_codes_matcher, run_with_retries
+    from orq_async.retries import SAFE_DEFAULT, retry_codes_matcher
 
     image = fake_png(64 * 1024)
     limit_body = prebuilt_body(image, LIMIT_BOUNDARY)
@@ -87,6 +90,17 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
     async def direct() -> Any:
         return await attempt(1, None)
 
+    async def first_attempt() -> Any:
+        """What the core does around the first attempt (``retry_after_first`` only on a retry);
+        before 0b12e37 the whole ``run_with_retries`` wrapper."""
+        wrapper = getattr(retries, "run_with_retries", None)
+        if wrapper is not None:
+            return await wrapper(attempt, SAFE_DEFAULT, codes, sleep=asyncio.sleep)
+        budget = retries.retry_budget(SAFE_DEFAULT)
+        last = await attempt(1, None if budget is None else time.monotonic() + budget)
+        last.should_retry(codes, SAFE_DEFAULT.retry_connection_errors)
+        return last
+
     def write(payload: Any) -> Callable[[], Any]:
         return lambda: run(payload.write_with_length(writer, None))
 
@@ -115,15 +129,15 @@ def pieces() -> list[tuple[str, Callable[[], Any]]]:
             lambda: render_fields(wire_fields(model), delimiter),
         ),
         ("core._plan (cached) + plan.with_key", lambda: plan.with_key("k")),
-        ("core._key", core._key),
+        (
+            "the core's key",
+            core._keys.current if hasattr(core, "_keys") else lambda: run(core._key()),
+        ),
         ("EncodedBody.payload()", lambda: encoded.payload(None)),
         ("limit: aiohttp's BytesPayload(body)", lambda: aiohttp_payload.get_payload(limit_body)),
         ("payload write, orq_async (counting writer)", write(encoded.payload(None))),
         ("limit: payload write (counting writer)", write(aiohttp_payload.get_payload(limit_body))),
-        (
-            "run_with_retries (a no-op attempt)",
-            lambda: run(run_with_retries(attempt, SAFE_DEFAULT, codes, sleep=asyncio.sleep)),
-        ),
+        ("first attempt and its retry check (a no-op attempt)", lambda: run(first_attempt())),
         ("limit: awaiting the attempt directly", lambda: run(direct())),
         ("classify (a 200)", lambda: classify(response, redactor)),
         (
