@@ -1,7 +1,9 @@
 """``OrqCore``: configuration, the aiohttp session's lifecycle and the one request pipeline.
 
-The pipeline of :meth:`OrqCore.send`, for a call an operation has prepared::
+The pipeline of :meth:`OrqCore.call` (:meth:`OrqCore.send` from the second step on)::
 
+    admit to the connection pool               orq_async._admission, FIFO, before preparing
+    prepare(body, options)                     the operation's: validate, inspect, lay out
     plan = resolve(settings, options)          pure, cached for the default options
     gate (cooldown, adaptive slot)             orq_async.throttle
     retries( send_once  →  classify )          I/O only, then pure
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import aiohttp
 
 from orq_async import __version__
+from orq_async._admission import Admission, Refused
 from orq_async._guards import check_count, check_milliseconds, refuse_credentials
 from orq_async._keys import ApiKey, Keys
 from orq_async._logging import debug_logger_from_env, log_result, retry_logger
@@ -37,6 +40,8 @@ from orq_async._plan import (
 )
 from orq_async._session import LoopSession
 from orq_async.errors import (
+    APIConnectionError,
+    APITimeoutError,
     InvalidRequestError,
     OrqError,
     ResponseValidationError,
@@ -60,24 +65,33 @@ class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain HTTP to a host that is not loopback."""
 
 
-class Operation(Generic[T]):
-    """What the core needs to know of an operation: its id, path and response decoder.
+Prepared = EncodedBody | OrqError
 
+
+class Operation(Generic[T]):
+    """What the core needs to know of an operation: its id, path, preparation and decoder.
+
+    ``prepare(body, options)`` validates and lays out a request body (``prepare_now`` is its
+    synchronous shortcut for the common call, None when it cannot decide without I/O);
     ``decode(status, headers, body)`` turns a 2XX body into the value or a
-    :class:`~orq_async.errors.ResponseValidationError`; it runs once per call.
+    :class:`~orq_async.errors.ResponseValidationError`; each runs once per call.
     """
 
-    __slots__ = ("decode", "operation_id", "path")
+    __slots__ = ("decode", "operation_id", "path", "prepare", "prepare_now")
 
     def __init__(
         self,
         operation_id: str,
         path: str,
         decode: Callable[[int, Any, bytes], T | ResponseValidationError],
+        prepare: Callable[[Any, RequestOptions | None], Awaitable[Prepared]],
+        prepare_now: Callable[[Any, RequestOptions | None], Prepared | None],
     ) -> None:
         self.operation_id = operation_id
         self.path = path
         self.decode = decode
+        self.prepare = prepare
+        self.prepare_now = prepare_now
 
 
 class OrqCore:
@@ -88,7 +102,9 @@ class OrqCore:
             key, no ``Authorization`` header is sent (fine for the local emulator).
         server_url: base URL, default ``https://my.orq.ai`` (no ``user:password@``).
         timeout_ms: per-attempt timeout in milliseconds (default 600 000), upload included;
-            ``None`` for none. Clipped to what is left of the retry budget.
+            ``None`` for none. Clipped to what is left of the retry budget. A call that waits
+            for a pooled connection (more calls than the pool's limit) counts the wait in its
+            first attempt: past it, ``Err(APITimeoutError)`` with nothing sent.
         read_timeout_ms: the longest silence allowed while waiting for the response, counted
             from when the body has been sent (aiohttp's ``sock_read``); None (default) for
             none. Unlike ``timeout_ms`` it never cuts a slow but progressing upload.
@@ -97,6 +113,8 @@ class OrqCore:
         user_agent: the ``User-Agent`` header.
         session: a caller-owned ``aiohttp.ClientSession``, used as given and never closed.
         limit: the connection pool's total limit (own session only); ``None`` for none.
+            Calls beyond it (a caller-owned session's own limit likewise) wait their turn
+            first come, first served, before their body is prepared.
         limit_per_host: the pool's per-host limit, 0 for none (own session only).
         sleep: how retry waits (and the default throttle's cooldown waits) sleep; inject a
             fake in tests.
@@ -163,6 +181,8 @@ class OrqCore:
             max_response_bytes=max_response_bytes,
         )
         self._sessions = LoopSession(session, limit, limit_per_host)
+        self._pool_size = _pool_size(session, limit)
+        self._admission: Admission | None = None
         self._sleep = sleep
         self._closed = False
         self._plans: dict[str, CallPlan | InvalidRequestError] = {}
@@ -217,6 +237,8 @@ class OrqCore:
         Calls still in flight end as ``Err(APIConnectionError)`` ("the core was closed").
         """
         self._closed = True
+        if self._admission is not None:
+            self._admission.close()
         await self._sessions.aclose()
 
     def _ensure_open(self) -> None:
@@ -247,11 +269,67 @@ class OrqCore:
             gate = self._other_gates[origin] = self._throttle.for_other_server()
         return gate
 
+    async def call(
+        self, operation: Operation[T], body: Any, options: RequestOptions | None = None
+    ) -> Result[T, OrqError]:
+        """The whole pipeline for a request body: wait for a pooled connection to be free
+        (first come, first served, at most the call's timeout), prepare, then :meth:`send`.
+
+        Raises:
+            RuntimeError: the core (or its caller-owned session) is closed.
+        """
+        if self._closed:
+            self._ensure_open()
+        admission = self._admission
+        if admission is None or admission.loop is not asyncio.get_running_loop():
+            admission = self._new_admission()
+        waited_since = None
+        if admission is not None and not admission.enter():
+            waited_since = time.monotonic()
+            refused = await self._queue(admission, operation, options)
+            if refused is not None:
+                return refused
+        try:
+            prepared = operation.prepare_now(body, options) or await operation.prepare(
+                body, options
+            )
+            return await self.send(operation, prepared, options, waited_since)
+        finally:
+            if admission is not None:
+                admission.leave()
+
+    def _new_admission(self) -> Admission | None:
+        """This loop's admission queue (a new one in a new loop), None for an unlimited pool."""
+        if not self._pool_size:
+            return None
+        self._admission = Admission(self._pool_size, asyncio.get_running_loop())
+        return self._admission
+
+    async def _queue(
+        self, admission: Admission, operation: Operation[T], options: RequestOptions | None
+    ) -> Result[T, OrqError] | None:
+        """Wait for admission; None once admitted, else the call's ``Err`` (nothing sent)."""
+        plan = self._plan(operation.path, options)
+        total = None if isinstance(plan, InvalidRequestError) else plan.total_s
+        refused = await admission.wait(total)
+        if refused is None:
+            return None
+        error: OrqError
+        if refused is Refused.TIMED_OUT:
+            error = APITimeoutError(
+                f"no pooled connection became free within {total:g} s (the call's timeout; "
+                "every connection was busy); nothing was sent"
+            )
+        else:
+            error = APIConnectionError("the core was closed while this call waited to be sent")
+        return await self._finish(operation, options, None, Err(error, meta=NO_META))
+
     async def send(
         self,
         operation: Operation[T],
-        prepared: EncodedBody | OrqError,
+        prepared: Prepared,
         options: RequestOptions | None = None,
+        waited_since: float | None = None,
     ) -> Result[T, OrqError]:
         """Run the pipeline for a prepared call (or finish an input error); return the Result.
 
@@ -259,6 +337,8 @@ class OrqCore:
             operation: the operation's id, path and decoder.
             prepared: the encoded body, or the input error found while preparing it.
             options: the call's options.
+            waited_since: when (``time.monotonic()``) the call started waiting for a pooled
+                connection, if it did: the first attempt's timeout counts from then.
 
         Raises:
             RuntimeError: the core (or its caller-owned session) is closed.
@@ -283,7 +363,7 @@ class OrqCore:
             warnings.warn(
                 f"sending the API key over plain HTTP to {plan.url.host}",
                 InsecureTransportWarning,
-                stacklevel=3,
+                stacklevel=4,  # send <- call <- the operation <- its caller
             )
         redactor = self._keys.redactor(key)
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
@@ -302,7 +382,11 @@ class OrqCore:
             retry = plan.retry
             budget = retry_budget(retry, prepared.replayable)
             started = time.monotonic()
-            last = await attempt(1, None if budget is None else started + budget)
+            first = None if budget is None else started + budget
+            if waited_since is not None and plan.total_s is not None:
+                queued_end = waited_since + plan.total_s
+                first = queued_end if first is None else min(first, queued_end)
+            last = await attempt(1, first)
             if budget is not None and last.should_retry(plan.codes, retry.retry_connection_errors):
                 last = await retry_after_first(
                     attempt,
@@ -344,3 +428,11 @@ class OrqCore:
 
 
 _NONE = RequestOptions()
+
+
+def _pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
+    """The pool's total limit (0: none): the core's own, or the caller's session's."""
+    if session is None:
+        return limit or 0
+    connector = session.connector
+    return 0 if connector is None else connector.limit

@@ -1,8 +1,9 @@
 """``createImageEdit``: ``POST /v2/router/images/edits``, as a standalone coroutine.
 
-A fixed pipeline: :func:`~orq_async._prepare.prepare` (validate, inspect files, encode; its
-``prepare_now`` without awaiting for the common call), then :meth:`OrqCore.send` (plan, gate,
-retries, classify, decode once, hooks).
+A fixed pipeline, run by :meth:`OrqCore.call`: admission to the connection pool, then
+:func:`~orq_async._prepare.prepare` (validate, inspect files, encode; its ``prepare_now``
+without awaiting for the common call), then :meth:`OrqCore.send` (plan, gate, retries,
+classify, decode once, hooks).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _decode(
     return ResponseValidationError(problem, status_code=status, headers=headers, body=raw)
 
 
-_OPERATION = Operation(OPERATION_ID, PATH, _decode)
+_OPERATION = Operation(OPERATION_ID, PATH, _decode, prepare, prepare_now)
 
 
 async def router_images_edits_create(
@@ -69,5 +70,4 @@ async def router_images_edits_create(
     """
     if not isinstance(core, OrqCore):
         raise TypeError(f"core must be an OrqCore, got {type(core).__name__}")
-    prepared = prepare_now(body, options) or await prepare(body, options)
-    return await core.send(_OPERATION, prepared, options)
+    return await core.call(_OPERATION, body, options)

@@ -1,0 +1,126 @@
+"""Admission to the connection pool: first come, first served, before a body is prepared.
+
+With more calls than pooled connections (a fan-out of thousands through a pool of 100),
+aiohttp queues the surplus inside ``session.post``, each holding its prepared body, its
+request object and every frame of the call; and a call starting just as a connection comes
+back takes it ahead of the woken waiter, which goes back to sleep (wasted wake-ups, and the
+oldest calls can starve). :class:`Admission` queues calls before they prepare anything: at
+most ``size`` (the pool's limit) are past it at once, and a slot given back goes to the
+oldest waiter. A wait is bounded by the call's timeout; the core closing ends it too.
+
+One per event loop (its futures belong to one); stdlib only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+
+__all__ = ["Admission", "Refused"]
+
+
+class Refused(enum.Enum):
+    """Why a queued call was not admitted."""
+
+    TIMED_OUT = "timed out"
+    CLOSED = "closed"
+
+
+class Admission:
+    """At most ``size`` calls admitted at once; the rest wait in arrival order.
+
+    Timeouts share one timer, armed at the nearest deadline (a timer per waiting call would
+    fill the loop's heap with a thousand handles, each cancelled on admission).
+    """
+
+    __slots__ = ("_timer", "_timer_at", "closed", "free", "loop", "size", "waiters")
+
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.size = size
+        self.free = size
+        self.loop = loop
+        self.closed = False
+        self.waiters: collections.deque[_Waiter] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    def enter(self) -> bool:
+        """Take a slot now if one is free (no await); else False: :meth:`wait`. (A slot is
+        free only when nobody waits: :meth:`leave` hands it to a waiter first.)"""
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self, timeout: float | None) -> Refused | None:
+        """Wait for a slot, at most ``timeout`` seconds (None: no limit).
+
+        Returns:
+            None once admitted (then :meth:`leave` gives the slot back), else why not.
+        """
+        if self.closed:
+            return Refused.CLOSED
+        waiter: asyncio.Future[Refused | None] = self.loop.create_future()
+        deadline = None if timeout is None else self.loop.time() + timeout
+        self.waiters.append((waiter, deadline))
+        if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
+            self._arm(deadline)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.result() is None:
+                self.leave()  # admitted just as the caller was cancelled: pass the slot on
+            raise
+
+    def leave(self) -> None:
+        """Give a slot back: to the oldest waiter still waiting, else to the pool."""
+        waiters = self.waiters
+        while waiters:
+            waiter, _ = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+    def close(self) -> None:
+        """End every wait (the core closed); later waits end at once."""
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        while self.waiters:
+            waiter, _ = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(Refused.CLOSED)
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a slot."""
+        return sum(1 for waiter, _ in self.waiters if not waiter.done())
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self.loop.call_at(at, self._expire)
+
+    def _expire(self) -> None:
+        """Refuse every wait past its deadline (``leave`` skips them, done, in the queue);
+        re-arm at the nearest deadline left."""
+        self._timer = self._timer_at = None
+        now = self.loop.time() + _EARLY
+        nearest: float | None = None
+        for waiter, deadline in self.waiters:
+            if deadline is None or waiter.done():
+                continue
+            if deadline <= now:
+                waiter.set_result(Refused.TIMED_OUT)
+            elif nearest is None or deadline < nearest:
+                nearest = deadline
+        if nearest is not None:
+            self._arm(nearest)
+
+
+_Waiter = tuple["asyncio.Future[Refused | None]", "float | None"]
+_EARLY = 0.001
+"""The loop may run a timer up to its clock's resolution early: count that as on time."""

@@ -1,0 +1,283 @@
+"""Admission to the connection pool: more calls than connections wait their turn, in order,
+before their body is prepared, at most their timeout; cancelling or closing leaks no slot.
+
+Real servers on 127.0.0.1 that hold each request until the test lets it go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from orq_async import Ok, OrqCore
+from orq_async._admission import Admission, Refused
+from orq_async.errors import APIConnectionError, APITimeoutError, SDKValidationError
+from orq_async.funcs.router_images_edits_create import router_images_edits_create
+from orq_async.options import RequestOptions
+from tests.adversarial._support import OFF, body, err_of
+from tests.conftest import OK_BODY, parse_multipart
+
+pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+
+
+class HoldingServer:
+    """Answers each request once ``release`` is set (or after ``hold`` seconds); records the
+    prompts in arrival order and the most requests it held at once."""
+
+    def __init__(self, hold: float | None = None) -> None:
+        self.hold = hold
+        self.release = asyncio.Event()
+        self.prompts: list[str] = []
+        self.held = 0
+        self.most_held = 0
+        self.url = ""
+        self.changed = asyncio.Event()
+
+    async def until(self, condition: Any, timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds, checked each time a request arrives or ends."""
+        while not condition():
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), timeout)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        parts = parse_multipart(request.headers["Content-Type"], raw)
+        self.prompts.append(next(p.text for p in parts if p.name == "prompt"))
+        self.held += 1
+        self.most_held = max(self.most_held, self.held)
+        self.changed.set()
+        try:
+            if self.hold is None:
+                await self.release.wait()
+            else:
+                await asyncio.sleep(self.hold)
+        finally:
+            self.held -= 1
+            self.changed.set()
+        return web.json_response(OK_BODY)
+
+
+@contextlib.asynccontextmanager
+async def serving(srv: HoldingServer) -> AsyncIterator[HoldingServer]:
+    """Run ``srv`` on 127.0.0.1 (its ``url`` set) until the block ends."""
+    app = web.Application()
+    app.router.add_post("/v2/router/images/edits", srv.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    srv.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield srv
+    finally:
+        srv.release.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def holding() -> AsyncIterator[HoldingServer]:
+    async with serving(HoldingServer()) as srv:
+        yield srv
+
+
+def _call(
+    core: OrqCore, prompt: str, image: Any = None, options: RequestOptions | None = None
+) -> asyncio.Task[Any]:
+    request = body() if image is None else body(image)
+    request["prompt"] = prompt
+    return asyncio.create_task(router_images_edits_create(core, request, options))
+
+
+async def test_calls_beyond_the_pool_wait_their_turn_in_arrival_order(
+    holding: HoldingServer,
+) -> None:
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=2) as core:
+        calls = []
+        for i in range(7):
+            calls.append(_call(core, f"p{i}"))
+            await asyncio.sleep(0.002)  # a known arrival order
+        await holding.until(lambda: len(holding.prompts) == 2)
+        await asyncio.sleep(0.05)
+        assert holding.prompts == ["p0", "p1"], "only the pool's two calls reach the server"
+        holding.release.set()
+        results = await asyncio.wait_for(asyncio.gather(*calls), 10)
+    assert all(isinstance(r, Ok) for r in results), results
+    assert holding.most_held == 2
+    assert holding.prompts == [f"p{i}" for i in range(7)], "first come, first served"
+
+
+async def test_a_waiting_call_has_not_prepared_its_body(
+    holding: HoldingServer, tmp_path: Any
+) -> None:
+    """The queue is before preparation: a file given as a path is only opened once admitted
+    (so a fan-out of thousands holds no prepared bodies), and validation still runs."""
+    image = tmp_path / "later.png"
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=1) as core:
+        first = _call(core, "first")
+        await holding.until(lambda: holding.prompts == ["first"])
+        waiting = _call(core, "second", image)  # does not exist yet
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))  # exists by the time it is admitted
+        holding.release.set()
+        results = await asyncio.wait_for(asyncio.gather(first, waiting), 10)
+    assert all(isinstance(r, Ok) for r in results), results
+    assert holding.prompts == ["first", "second"]
+
+
+async def test_a_bad_body_waiting_its_turn_still_gets_its_validation_error(
+    holding: HoldingServer,
+) -> None:
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=1) as core:
+        first = _call(core, "first")
+        await holding.until(lambda: holding.prompts == ["first"])
+        bad = asyncio.create_task(router_images_edits_create(core, {"prompt": "no model"}))
+        await asyncio.sleep(0.05)
+        holding.release.set()
+        result = await asyncio.wait_for(bad, 10)
+        await first
+    error = err_of(result, SDKValidationError)
+    assert any(p.path == "model" for p in error.problems)
+
+
+async def test_the_wait_is_bounded_by_the_calls_timeout_and_sends_nothing(
+    holding: HoldingServer,
+) -> None:
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=1, timeout_ms=200) as core:
+        first = _call(core, "first", options=RequestOptions(timeout_ms=10_000))
+        await holding.until(lambda: holding.prompts == ["first"])
+        second = await asyncio.wait_for(_call(core, "second"), 5)
+        assert not first.done(), "the queued call ended on its own timeout, not the first's"
+        error = err_of(second, APITimeoutError)
+        assert "no pooled connection became free within 0.2 s" in error.message
+        assert second.meta.attempts == 0
+        holding.release.set()
+        await first
+    assert holding.prompts == ["first"], "the timed-out call sent nothing"
+
+
+async def test_the_wait_counts_in_the_first_attempts_timeout() -> None:
+    """Held 0.8 s each, timeout 1.2 s: the second call waited ~0.8 s for the connection, so
+    its attempt has ~0.4 s left and times out (with no clipping it would have succeeded)."""
+    async with (
+        serving(HoldingServer(hold=0.8)) as srv,
+        OrqCore(server_url=srv.url, retry_config=OFF, limit=1, timeout_ms=1200) as core,
+    ):
+        first = _call(core, "first")
+        await srv.until(lambda: srv.prompts == ["first"])
+        second = await asyncio.wait_for(_call(core, "second"), 5)
+        assert isinstance(await first, Ok)
+    error = err_of(second, APITimeoutError)
+    assert "no complete response" in error.message, error.message
+    assert second.meta.attempts == 1
+    assert srv.prompts == ["first", "second"]
+
+
+async def test_cancelling_a_waiting_call_leaks_no_slot(holding: HoldingServer) -> None:
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=1) as core:
+        first = _call(core, "first")
+        await holding.until(lambda: holding.prompts == ["first"])
+        doomed = _call(core, "doomed")
+        after = _call(core, "after")
+        await asyncio.sleep(0.05)
+        doomed.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        holding.release.set()
+        results = await asyncio.wait_for(asyncio.gather(first, after), 10)
+        assert all(isinstance(r, Ok) for r in results), results
+        last = await asyncio.wait_for(_call(core, "last"), 10)
+        assert isinstance(last, Ok)
+        admission = core._admission  # pyright: ignore[reportPrivateUsage]
+        assert admission is not None
+        assert (admission.free, admission.waiting) == (1, 0)
+    assert holding.prompts == ["first", "after", "last"]
+
+
+async def test_closing_the_core_ends_waiting_calls_with_err(holding: HoldingServer) -> None:
+    core = OrqCore(server_url=holding.url, retry_config=OFF, limit=1, timeout_ms=20_000)
+    first = _call(core, "first")
+    await holding.until(lambda: holding.prompts == ["first"])
+    waiting = [_call(core, f"w{i}") for i in range(3)]
+    await asyncio.sleep(0.05)
+    await core.aclose()
+    results = await asyncio.wait_for(asyncio.gather(first, *waiting), 5)
+    for result in results[1:]:
+        error = err_of(result, APIConnectionError)
+        assert "closed" in error.message
+    assert holding.prompts == ["first"]
+
+
+async def test_a_caller_session_pool_is_respected_and_an_unlimited_pool_has_no_queue(
+    holding: HoldingServer,
+) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=3)) as session:
+        core = OrqCore(server_url=holding.url, retry_config=OFF, session=session)
+        calls = [_call(core, f"s{i}") for i in range(5)]
+        await holding.until(lambda: len(holding.prompts) == 3)
+        await asyncio.sleep(0.05)
+        assert len(holding.prompts) == 3
+        holding.release.set()
+        assert all(isinstance(r, Ok) for r in await asyncio.gather(*calls))
+        await core.aclose()
+    holding.release.clear()
+    async with OrqCore(server_url=holding.url, retry_config=OFF, limit=None) as unlimited:
+        calls = [_call(unlimited, f"u{i}") for i in range(5)]
+        await holding.until(lambda: holding.held == 5)
+        holding.release.set()
+        assert all(isinstance(r, Ok) for r in await asyncio.gather(*calls))
+        assert unlimited._admission is None  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_a_slot_granted_to_a_call_cancelled_before_it_ran_goes_to_the_next() -> None:
+    admission = Admission(1, asyncio.get_running_loop())
+    assert admission.enter()
+    first = asyncio.create_task(admission.wait(None))
+    second = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0)  # both queued
+    assert admission.waiting == 2
+    admission.leave()  # granted to ``first``...
+    first.cancel()  # ...which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(second, 1) is None, "the slot passed on"
+    assert admission.free == 0
+    admission.leave()
+    assert admission.free == 1
+
+
+async def test_an_expired_wait_is_skipped_and_close_refuses_later_waits() -> None:
+    admission = Admission(1, asyncio.get_running_loop())
+    assert admission.enter()
+    assert await admission.wait(0.01) is Refused.TIMED_OUT
+    later = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0)
+    admission.leave()  # skips the expired waiter, grants ``later``
+    assert await asyncio.wait_for(later, 1) is None
+    admission.close()
+    assert await admission.wait(None) is Refused.CLOSED
+
+
+async def test_one_timer_serves_waits_of_different_timeouts_in_deadline_order() -> None:
+    """A later wait with a shorter timeout still ends on time; the longer one after it."""
+    loop = asyncio.get_running_loop()
+    admission = Admission(1, loop)
+    assert admission.enter()
+    started = loop.time()
+    long = asyncio.create_task(admission.wait(0.3))
+    await asyncio.sleep(0)
+    short = asyncio.create_task(admission.wait(0.05))
+    never = asyncio.create_task(admission.wait(None))
+    assert await asyncio.wait_for(short, 2) is Refused.TIMED_OUT
+    assert not long.done(), "the short wait ended first"
+    assert loop.time() - started < 0.3
+    assert await asyncio.wait_for(long, 2) is Refused.TIMED_OUT
+    assert not never.done()
+    admission.leave()  # skips both expired waits
+    assert await asyncio.wait_for(never, 1) is None
