@@ -118,7 +118,9 @@ def knockouts() -> dict[str, Callable[[], contextlib.AbstractContextManager[None
 
     pieces: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
         "prepare (all of it: a cached body)": lambda: (
-            _patched(op, "prepare_now", _memo(op.prepare_now))
+            _patched(op._OPERATION, "prepare_now", _memo(op._OPERATION.prepare_now))
+            if hasattr(op._OPERATION, "prepare_now")  # the operation carries it (admission on)
+            else _patched(op, "prepare_now", _memo(op.prepare_now))
             if hasattr(op, "prepare_now")
             else _patched(op, "prepare", _amemo(op.prepare))
         ),
