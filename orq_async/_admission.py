@@ -8,7 +8,7 @@ oldest calls can starve). :class:`Admission` queues calls before they prepare an
 most ``size`` (the pool's limit) are past it at once, and a slot given back goes to the
 oldest waiter. A wait is bounded by the call's timeout; the core closing ends it too.
 
-One per event loop (its futures belong to one); stdlib only.
+One per event loop (its futures belong to one).
 """
 
 from __future__ import annotations
@@ -16,8 +16,32 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
+from typing import TYPE_CHECKING
 
-__all__ = ["Admission", "Refused"]
+from orq_async.errors import APIConnectionError, APITimeoutError, OrqError
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Admission", "Refused", "pool_size", "refusal_error"]
+
+
+def pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
+    """The pool's total limit (0: none): the core's own, or the caller's session's."""
+    if session is None:
+        return limit or 0
+    connector = session.connector
+    return 0 if connector is None else connector.limit
+
+
+def refusal_error(refused: Refused, timeout: float | None) -> OrqError:
+    """The ``Err`` of a call not admitted (nothing was sent)."""
+    if refused is Refused.TIMED_OUT:
+        return APITimeoutError(
+            f"no pooled connection became free within {timeout:g} s (the call's timeout; "
+            "every connection was busy); nothing was sent"
+        )
+    return APIConnectionError("the core was closed while this call waited to be sent")
 
 
 class Refused(enum.Enum):

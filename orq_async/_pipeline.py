@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -18,7 +18,7 @@ import attrs
 
 from orq_async._classify import Attempt, classify
 from orq_async._http import send_once
-from orq_async._logging import log_send
+from orq_async._logging import log_send, retry_logger
 from orq_async._multipart import EncodedBody
 from orq_async._plan import CallPlan, header_problem
 from orq_async._redact import Redactor
@@ -31,11 +31,12 @@ from orq_async.errors import (
 from orq_async.hooks import BeforeRequestHook, HookContext, run_before_request
 from orq_async.options import RequestOptions
 from orq_async.result import Err, Ok, ResponseMeta, Result
+from orq_async.retries import retry_after_first, retry_budget
 
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
 
-__all__ = ["Attempts", "decode_result"]
+__all__ = ["Attempts", "decode_result", "run_attempts"]
 
 T = TypeVar("T")
 Decoder = Callable[[int, Any, bytes], "T | ResponseValidationError"]
@@ -144,6 +145,40 @@ class Attempts:
             if total is None or left < total:
                 timeout = aiohttp.ClientTimeout(total=max(left, 0.001), sock_read=timeout.sock_read)
         return timeout
+
+
+async def run_attempts(
+    attempt: Attempts,
+    replayable: bool,
+    waited_since: float | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Attempt:
+    """The first attempt, then the retries the plan's policy allows (tenacity only for those).
+
+    ``waited_since``: when the call started waiting for a pooled connection, if it did; the
+    first attempt's timeout counts from then.
+    """
+    plan = attempt.plan
+    retry = plan.retry
+    budget = retry_budget(retry, replayable)
+    started = time.monotonic()
+    first = None if budget is None else started + budget
+    if waited_since is not None and plan.total_s is not None:
+        queued_end = waited_since + plan.total_s
+        first = queued_end if first is None else min(first, queued_end)
+    last = await attempt(1, first)
+    if budget is None or not last.should_retry(plan.codes, retry.retry_connection_errors):
+        return last
+    return await retry_after_first(
+        attempt,
+        last,
+        started,
+        budget,
+        retry,
+        plan.codes,
+        sleep=sleep,
+        before_sleep=None if attempt.log is None else retry_logger(attempt.log),
+    )
 
 
 def decode_result(

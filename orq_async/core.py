@@ -20,17 +20,17 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
 from orq_async import __version__
-from orq_async._admission import Admission, Refused
+from orq_async._admission import Admission, pool_size, refusal_error
 from orq_async._guards import check_count, check_milliseconds, refuse_credentials
 from orq_async._keys import ApiKey, Keys
-from orq_async._logging import debug_logger_from_env, log_result, retry_logger
-from orq_async._multipart import EncodedBody
-from orq_async._pipeline import Attempts, decode_result
+from orq_async._logging import debug_logger_from_env, log_result
+from orq_async._operation import Operation, Prepared
+from orq_async._pipeline import Attempts, decode_result, run_attempts
 from orq_async._plan import (
     DEFAULT_MAX_RESPONSE_BYTES,
     CallPlan,
@@ -39,17 +39,11 @@ from orq_async._plan import (
     reusable,
 )
 from orq_async._session import LoopSession
-from orq_async.errors import (
-    APIConnectionError,
-    APITimeoutError,
-    InvalidRequestError,
-    OrqError,
-    ResponseValidationError,
-)
+from orq_async.errors import InvalidRequestError, OrqError
 from orq_async.hooks import HookContext, Hooks, run_after
 from orq_async.options import RequestOptions
 from orq_async.result import NO_META, Err, Result
-from orq_async.retries import SAFE_DEFAULT, RetryConfig, retry_after_first, retry_budget
+from orq_async.retries import SAFE_DEFAULT, RetryConfig
 
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
@@ -63,35 +57,6 @@ T = TypeVar("T")
 
 class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain HTTP to a host that is not loopback."""
-
-
-Prepared = EncodedBody | OrqError
-
-
-class Operation(Generic[T]):
-    """What the core needs to know of an operation: its id, path, preparation and decoder.
-
-    ``prepare(body, options)`` validates and lays out a request body (``prepare_now`` is its
-    synchronous shortcut for the common call, None when it cannot decide without I/O);
-    ``decode(status, headers, body)`` turns a 2XX body into the value or a
-    :class:`~orq_async.errors.ResponseValidationError`; each runs once per call.
-    """
-
-    __slots__ = ("decode", "operation_id", "path", "prepare", "prepare_now")
-
-    def __init__(
-        self,
-        operation_id: str,
-        path: str,
-        decode: Callable[[int, Any, bytes], T | ResponseValidationError],
-        prepare: Callable[[Any, RequestOptions | None], Awaitable[Prepared]],
-        prepare_now: Callable[[Any, RequestOptions | None], Prepared | None],
-    ) -> None:
-        self.operation_id = operation_id
-        self.path = path
-        self.decode = decode
-        self.prepare = prepare
-        self.prepare_now = prepare_now
 
 
 class OrqCore:
@@ -181,7 +146,7 @@ class OrqCore:
             max_response_bytes=max_response_bytes,
         )
         self._sessions = LoopSession(session, limit, limit_per_host)
-        self._pool_size = _pool_size(session, limit)
+        self._pool_size = pool_size(session, limit)
         self._admission: Admission | None = None
         self._sleep = sleep
         self._closed = False
@@ -314,14 +279,7 @@ class OrqCore:
         refused = await admission.wait(total)
         if refused is None:
             return None
-        error: OrqError
-        if refused is Refused.TIMED_OUT:
-            error = APITimeoutError(
-                f"no pooled connection became free within {total:g} s (the call's timeout; "
-                "every connection was busy); nothing was sent"
-            )
-        else:
-            error = APIConnectionError("the core was closed while this call waited to be sent")
+        error = refusal_error(refused, total)
         return await self._finish(operation, options, None, Err(error, meta=NO_META))
 
     async def send(
@@ -378,26 +336,8 @@ class OrqCore:
         limiter = self._throttle if self._adaptive else None
         if limiter is not None:
             await limiter.acquire()
-        try:  # the first attempt, then the retries the policy allows (tenacity only for those)
-            retry = plan.retry
-            budget = retry_budget(retry, prepared.replayable)
-            started = time.monotonic()
-            first = None if budget is None else started + budget
-            if waited_since is not None and plan.total_s is not None:
-                queued_end = waited_since + plan.total_s
-                first = queued_end if first is None else min(first, queued_end)
-            last = await attempt(1, first)
-            if budget is not None and last.should_retry(plan.codes, retry.retry_connection_errors):
-                last = await retry_after_first(
-                    attempt,
-                    last,
-                    started,
-                    budget,
-                    retry,
-                    plan.codes,
-                    sleep=self._sleep,
-                    before_sleep=None if log is None else retry_logger(log),
-                )
+        try:
+            last = await run_attempts(attempt, prepared.replayable, waited_since, self._sleep)
         finally:
             if limiter is not None:
                 limiter.release()
@@ -428,11 +368,3 @@ class OrqCore:
 
 
 _NONE = RequestOptions()
-
-
-def _pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
-    """The pool's total limit (0: none): the core's own, or the caller's session's."""
-    if session is None:
-        return limit or 0
-    connector = session.connector
-    return 0 if connector is None else connector.limit
