@@ -6,7 +6,9 @@ request object and every frame of the call; and a call starting just as a connec
 back takes it ahead of the woken waiter, which goes back to sleep (wasted wake-ups, and the
 oldest calls can starve). :class:`Admission` queues calls before they prepare anything: at
 most ``size`` (the pool's limit) are past it at once, and a slot given back goes to the
-oldest waiter. A wait is bounded by the call's timeout; the core closing ends it too.
+oldest waiter. A wait is bounded by the call's timeout; the core closing ends it too. A call
+gives its slot back while it sleeps before a retry (:class:`Hold`), then takes one again ahead
+of the calls waiting to start: a backoff never keeps a connection idle.
 
 One per event loop (its futures belong to one).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from orq_async.errors import APIConnectionError, APITimeoutError, OrqError
@@ -23,7 +26,7 @@ from orq_async.errors import APIConnectionError, APITimeoutError, OrqError
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Admission", "Refused", "pool_size", "refusal_error"]
+__all__ = ["Admission", "Hold", "Refused", "pool_size", "refusal_error"]
 
 
 def pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
@@ -97,6 +100,22 @@ class Admission:
                 self.leave()  # admitted just as the caller was cancelled: pass the slot on
             raise
 
+    async def retake(self) -> bool:
+        """Take a slot again after a pause, ahead of every waiting call; False once closed."""
+        if self.free > 0:
+            self.free -= 1
+            return True
+        if self.closed:
+            return False
+        waiter: asyncio.Future[Refused | None] = self.loop.create_future()
+        self.waiters.appendleft((waiter, None))
+        try:
+            return await waiter is None
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.result() is None:
+                self.leave()
+            raise
+
     def leave(self) -> None:
         """Give a slot back: to the oldest waiter still waiting, else to the pool."""
         waiters = self.waiters
@@ -143,6 +162,37 @@ class Admission:
                 nearest = deadline
         if nearest is not None:
             self._arm(nearest)
+
+
+class Hold:
+    """One admitted call's slot: :meth:`pause` is the sleep before a retry (the slot given back
+    meanwhile), :meth:`release` ends the call (idempotent). ``since``: when the call started
+    waiting for admission (``time.monotonic()``), None if it did not wait."""
+
+    __slots__ = ("admission", "held", "since", "sleep")
+
+    def __init__(
+        self,
+        admission: Admission,
+        sleep: Callable[[float], Awaitable[None]],
+        since: float | None,
+    ) -> None:
+        self.admission = admission
+        self.sleep = sleep
+        self.since = since
+        self.held = True
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` without holding the slot, then take one again."""
+        self.release()
+        await self.sleep(seconds)
+        self.held = await self.admission.retake()
+
+    def release(self) -> None:
+        """Give the slot back, if held."""
+        if self.held:
+            self.held = False
+            self.admission.leave()
 
 
 _Waiter = tuple["asyncio.Future[Refused | None]", "float | None"]

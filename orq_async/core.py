@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 
 from orq_async import __version__
-from orq_async._admission import Admission, pool_size, refusal_error
+from orq_async._admission import Admission, Hold, pool_size, refusal_error
 from orq_async._guards import check_count, check_milliseconds, refuse_credentials
 from orq_async._keys import ApiKey, Keys
 from orq_async._logging import debug_logger_from_env, log_result
@@ -248,20 +248,23 @@ class OrqCore:
         admission = self._admission
         if admission is None or admission.loop is not asyncio.get_running_loop():
             admission = self._new_admission()
-        waited_since = None
-        if admission is not None and not admission.enter():
-            waited_since = time.monotonic()
-            refused = await self._queue(admission, operation, options)
-            if refused is not None:
-                return refused
+        hold = None
+        if admission is not None:
+            since = None
+            if not admission.enter():
+                since = time.monotonic()
+                refused = await self._queue(admission, operation, options)
+                if refused is not None:
+                    return refused
+            hold = Hold(admission, self._sleep, since)
         try:
             prepared = operation.prepare_now(body, options) or await operation.prepare(
                 body, options
             )
-            return await self.send(operation, prepared, options, waited_since)
+            return await self.send(operation, prepared, options, hold)
         finally:
-            if admission is not None:
-                admission.leave()
+            if hold is not None:
+                hold.release()
 
     def _new_admission(self) -> Admission | None:
         """This loop's admission queue (a new one in a new loop), None for an unlimited pool."""
@@ -287,7 +290,7 @@ class OrqCore:
         operation: Operation[T],
         prepared: Prepared,
         options: RequestOptions | None = None,
-        waited_since: float | None = None,
+        hold: Hold | None = None,
     ) -> Result[T, OrqError]:
         """Run the pipeline for a prepared call (or finish an input error); return the Result.
 
@@ -295,8 +298,8 @@ class OrqCore:
             operation: the operation's id, path and decoder.
             prepared: the encoded body, or the input error found while preparing it.
             options: the call's options.
-            waited_since: when (``time.monotonic()``) the call started waiting for a pooled
-                connection, if it did: the first attempt's timeout counts from then.
+            hold: the call's admission slot (:meth:`call`'s): a wait for it counts in the first
+                attempt's timeout, and it is given back while sleeping before a retry.
 
         Raises:
             RuntimeError: the core (or its caller-owned session) is closed.
@@ -337,7 +340,10 @@ class OrqCore:
         if limiter is not None:
             await limiter.acquire()
         try:
-            last = await run_attempts(attempt, prepared.replayable, waited_since, self._sleep)
+            if hold is None:
+                last = await run_attempts(attempt, prepared.replayable, None, self._sleep)
+            else:
+                last = await run_attempts(attempt, prepared.replayable, hold.since, hold.pause)
         finally:
             if limiter is not None:
                 limiter.release()

@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 
 from orq_async import Ok, OrqCore
-from orq_async._admission import Admission, Refused
+from orq_async._admission import Admission, Hold, Refused
 from orq_async.errors import APIConnectionError, APITimeoutError, SDKValidationError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.options import RequestOptions
-from tests.adversarial._support import OFF, body, err_of
+from tests.adversarial._support import OFF, ON, body, err_of
 from tests.conftest import OK_BODY, parse_multipart
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
@@ -64,26 +64,28 @@ class HoldingServer:
 
 
 @contextlib.asynccontextmanager
-async def serving(srv: HoldingServer) -> AsyncIterator[HoldingServer]:
-    """Run ``srv`` on 127.0.0.1 (its ``url`` set) until the block ends."""
+async def serving(handle: Any) -> AsyncIterator[str]:
+    """Serve ``handle`` for the edits path on 127.0.0.1 until the block ends; yields the URL."""
     app = web.Application()
-    app.router.add_post("/v2/router/images/edits", srv.handle)
+    app.router.add_post("/v2/router/images/edits", handle)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    srv.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
-        yield srv
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
-        srv.release.set()
         await runner.cleanup()
 
 
 @pytest.fixture
 async def holding() -> AsyncIterator[HoldingServer]:
-    async with serving(HoldingServer()) as srv:
-        yield srv
+    srv = HoldingServer()
+    try:
+        async with serving(srv.handle) as srv.url:
+            yield srv
+    finally:
+        srv.release.set()
 
 
 def _call(
@@ -165,9 +167,10 @@ async def test_the_wait_is_bounded_by_the_calls_timeout_and_sends_nothing(
 async def test_the_wait_counts_in_the_first_attempts_timeout() -> None:
     """Held 0.8 s each, timeout 1.2 s: the second call waited ~0.8 s for the connection, so
     its attempt has ~0.4 s left and times out (with no clipping it would have succeeded)."""
+    srv = HoldingServer(hold=0.8)
     async with (
-        serving(HoldingServer(hold=0.8)) as srv,
-        OrqCore(server_url=srv.url, retry_config=OFF, limit=1, timeout_ms=1200) as core,
+        serving(srv.handle) as url,
+        OrqCore(server_url=url, retry_config=OFF, limit=1, timeout_ms=1200) as core,
     ):
         first = _call(core, "first")
         await srv.until(lambda: srv.prompts == ["first"])
@@ -281,3 +284,61 @@ async def test_one_timer_serves_waits_of_different_timeouts_in_deadline_order() 
     assert not never.done()
     admission.leave()  # skips both expired waits
     assert await asyncio.wait_for(never, 1) is None
+
+
+async def test_a_call_sleeping_before_a_retry_lets_a_waiting_call_through() -> None:
+    """``limit=1``: A is refused (503) and backs off; B, waiting, is admitted meanwhile and
+    served; then A takes a slot again and retries. A backoff never idles the connection."""
+    order: list[str] = []
+    slept = asyncio.Event()
+    wake = asyncio.Event()
+
+    async def controlled_sleep(_seconds: float) -> None:
+        slept.set()
+        await wake.wait()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        parts = parse_multipart(request.headers["Content-Type"], raw)
+        prompt = next(p.text for p in parts if p.name == "prompt")
+        order.append(prompt)
+        if order.count("A") == 1 and prompt == "A":
+            return web.json_response({"error": "busy"}, status=503)
+        return web.json_response(OK_BODY)
+
+    async with (
+        serving(handle) as url,
+        OrqCore(server_url=url, retry_config=ON, limit=1, sleep=controlled_sleep) as core,
+    ):
+        a = _call(core, "A")
+        await asyncio.wait_for(slept.wait(), 5)  # A is in its backoff
+        b = await asyncio.wait_for(_call(core, "B"), 5)  # admitted meanwhile
+        assert isinstance(b, Ok)
+        wake.set()
+        result = await asyncio.wait_for(a, 5)
+        assert isinstance(result, Ok)
+        assert result.meta.attempts == 2
+        admission = core._admission  # pyright: ignore[reportPrivateUsage]
+        assert admission is not None
+        assert admission.free == 1
+    assert order == ["A", "B", "A"]
+
+
+async def test_a_retake_goes_ahead_of_calls_waiting_to_start() -> None:
+    admission = Admission(1, asyncio.get_running_loop())
+    assert admission.enter()
+    newcomer = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0)
+    hold = Hold(admission, asyncio.sleep, None)
+    pausing = asyncio.create_task(hold.pause(0))  # gives the slot to ``newcomer``...
+    assert await asyncio.wait_for(newcomer, 1) is None
+    later = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0.01)  # ...``pausing`` is now queued to retake, ``later`` behind it
+    admission.leave()  # the newcomer ends
+    await asyncio.wait_for(pausing, 1)
+    assert hold.held
+    assert not later.done(), "the retake went first"
+    hold.release()
+    assert await asyncio.wait_for(later, 1) is None
+    hold.release()  # idempotent
+    assert admission.free == 0
