@@ -42,9 +42,11 @@ async def scenario(client: Client, server_pid: int | None, cmd: dict[str, Any]) 
     errors: list[str] = []
     stopping = False
 
-    async def worker() -> None:
+    since = [0.0] * concurrency  # when each worker's current call started
+
+    async def worker(index: int) -> None:
         while not stopping:
-            started = time.perf_counter()
+            started = since[index] = time.perf_counter()
             try:
                 await client.edit(images)
             except Unsupported:
@@ -69,7 +71,7 @@ async def scenario(client: Client, server_pid: int | None, cmd: dict[str, Any]) 
                 return
             await asyncio.sleep(0.01)
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    tasks = [asyncio.ensure_future(worker(i)) for i in range(concurrency)]
     try:
         begin = time.perf_counter()
         await wait_for(warm_n, warm_s, begin, max_seconds * 2)
@@ -80,6 +82,7 @@ async def scenario(client: Client, server_pid: int | None, cmd: dict[str, Any]) 
         t1, cpu1 = time.perf_counter(), time.process_time()
         srv1 = proc_cpu_seconds(server_pid) if server_pid else None
         window = [lat for ended, lat in done[first:] if ended <= t1]
+        oldest = t1 - min(since)  # a call still unanswered at the window's end counts too
     finally:
         stopping = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -98,6 +101,8 @@ async def scenario(client: Client, server_pid: int | None, cmd: dict[str, Any]) 
         "rps": n / wall if wall > 0 else 0.0,
         "p50_ms": percentile(window, 0.50) * 1000,
         "p99_ms": percentile(window, 0.99) * 1000,
+        "mean_ms": sum(window) / n * 1000 if n else float("nan"),
+        "max_ms": max(window[-1] if window else 0.0, oldest) * 1000,
         "cpu_ms_per_req": (cpu1 - cpu0) * 1000 / n if n else float("nan"),
         "server_cpu_share": None if server_cpu is None else server_cpu / wall,
         "server_cpu_ms_per_req": None if server_cpu is None or not n else server_cpu * 1000 / n,

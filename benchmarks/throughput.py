@@ -180,4 +180,9 @@ def _line(record: dict[str, Any]) -> str:
         f"p99 {record['p99_ms']:7.2f} ms  cpu {record['cpu_ms_per_req']:6.3f} ms/req  "
         f"server {'-' if share is None else f'{share:.0%}'}"
         + (f"  errors {record['errors']}" if record.get("errors") else "")
+        + (
+            f"  mean {record['mean_ms']:.2f} ms  max {record['max_ms']:.1f} ms"
+            if "max_ms" in record
+            else ""
+        )
     )
