@@ -15,14 +15,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
 from orq_async._files import FilePart, NamedPart
-from orq_async._wire import WireField
 from orq_async.errors import InputStreamError, Problem
+
+if TYPE_CHECKING:
+    from orq_async._wire import WireField
 
 __all__ = [
     "EncodedBody",

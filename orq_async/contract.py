@@ -26,6 +26,7 @@ from typing import Any, Union, get_args, get_origin
 import attrs
 
 from orq_async.models import request
+from orq_async.models.endpoint import OPERATION_ID, PATH
 from orq_async.models.files import FileInput
 from orq_async.models.limits import (
     CACHE_TTL_DEFAULT,
@@ -75,9 +76,6 @@ __all__ = [
     "RETRY_COUNT_MIN",
     "TEXT_FIELDS",
 ]
-
-OPERATION_ID = "createImageEdit"
-PATH = "/v2/router/images/edits"
 
 
 def _inner(t: Any) -> Any:

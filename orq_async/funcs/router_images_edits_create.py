@@ -8,14 +8,11 @@ classify, decode once, hooks).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from orq_async._convert import load_json, parse_response
-from orq_async._prepare import prepare, prepare_now
-from orq_async.contract import OPERATION_ID, PATH
 from orq_async.core import Operation, OrqCore
-from orq_async.errors import OrqError, ResponseValidationError
+from orq_async.errors import OrqError
+from orq_async.models.endpoint import OPERATION_ID, PATH
 from orq_async.options import RequestOptions
 from orq_async.result import Result
 
@@ -26,25 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["OPERATION_ID", "PATH", "router_images_edits_create"]
 
 
-def _decode(
-    status: int, headers: Mapping[str, str], raw: bytes
-) -> CreateImageEditResponseBody | ResponseValidationError:
-    """A 2XX body → the response model, or ResponseValidationError keeping status and body."""
-    content_type = headers.get("Content-Type", "")
-    problem: str
-    if "json" not in content_type.lower():
-        problem = f"expected a JSON response, got Content-Type {content_type or '(none)'!r}"
-    else:
-        try:
-            return parse_response(load_json(raw))
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            problem = f"the response does not match the schema: {exc}"
-        except RecursionError:
-            problem = "the response JSON is nested too deeply"
-    return ResponseValidationError(problem, status_code=status, headers=headers, body=raw)
-
-
-_OPERATION = Operation(OPERATION_ID, PATH, _decode, prepare, prepare_now)
+_OPERATION: Operation[CreateImageEditResponseBody] = Operation(
+    OPERATION_ID, PATH, "orq_async._edit_steps"
+)
 
 
 async def router_images_edits_create(
