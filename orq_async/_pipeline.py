@@ -36,7 +36,7 @@ from orq_async.retries import retry_after_first, retry_budget
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
 
-__all__ = ["Attempts", "decode_result", "run_attempts"]
+__all__ = ["Attempts", "decode_result", "first_deadline", "retry"]
 
 T = TypeVar("T")
 Decoder = Callable[[int, Any, bytes], "T | ResponseValidationError"]
@@ -147,34 +147,39 @@ class Attempts:
         return timeout
 
 
-async def run_attempts(
-    attempt: Attempts,
-    replayable: bool,
-    waited_since: float | None,
-    sleep: Callable[[float], Awaitable[None]],
-) -> Attempt:
-    """The first attempt, then the retries the plan's policy allows (tenacity only for those).
+def first_deadline(
+    plan: CallPlan, replayable: bool, waited_since: float | None
+) -> tuple[float | None, float | None, float]:
+    """``(deadline of the first attempt, retry budget, start)``, all ``time.monotonic()``.
 
-    ``waited_since``: when the call started waiting for a pooled connection, if it did; the
-    first attempt's timeout counts from then.
+    The budget is None when no retry is possible; ``waited_since`` (when the call started
+    waiting for a pooled connection, if it did) moves the first attempt's timeout earlier.
     """
-    plan = attempt.plan
-    retry = plan.retry
-    budget = retry_budget(retry, replayable)
+    budget = retry_budget(plan.retry, replayable)
     started = time.monotonic()
     first = None if budget is None else started + budget
     if waited_since is not None and plan.total_s is not None:
         queued_end = waited_since + plan.total_s
         first = queued_end if first is None else min(first, queued_end)
-    last = await attempt(1, first)
-    if budget is None or not last.should_retry(plan.codes, retry.retry_connection_errors):
-        return last
+    return first, budget, started
+
+
+async def retry(
+    attempt: Attempts,
+    last: Attempt,
+    started: float,
+    budget: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Attempt:
+    """The retries the plan's policy allows after a first attempt that asks for one (tenacity
+    only for those)."""
+    plan = attempt.plan
     return await retry_after_first(
         attempt,
         last,
         started,
         budget,
-        retry,
+        plan.retry,
         plan.codes,
         sleep=sleep,
         before_sleep=None if attempt.log is None else retry_logger(attempt.log),

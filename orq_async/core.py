@@ -30,7 +30,7 @@ from orq_async._guards import check_count, check_milliseconds, refuse_credential
 from orq_async._keys import ApiKey, Keys
 from orq_async._logging import debug_logger_from_env, log_result
 from orq_async._operation import Operation, Prepared
-from orq_async._pipeline import Attempts, decode_result, run_attempts
+from orq_async._pipeline import Attempts, decode_result, first_deadline, retry
 from orq_async._plan import (
     DEFAULT_MAX_RESPONSE_BYTES,
     CallPlan,
@@ -339,11 +339,15 @@ class OrqCore:
         limiter = self._throttle if self._adaptive else None
         if limiter is not None:
             await limiter.acquire()
-        try:
-            if hold is None:
-                last = await run_attempts(attempt, prepared.replayable, None, self._sleep)
-            else:
-                last = await run_attempts(attempt, prepared.replayable, hold.since, hold.pause)
+        try:  # the first attempt, then the retries the policy allows
+            since = None if hold is None else hold.since
+            first, budget, started = first_deadline(plan, prepared.replayable, since)
+            last = await attempt(1, first)
+            if budget is not None and last.should_retry(
+                plan.codes, plan.retry.retry_connection_errors
+            ):
+                sleep = self._sleep if hold is None else hold.pause
+                last = await retry(attempt, last, started, budget, sleep)
         finally:
             if limiter is not None:
                 limiter.release()
