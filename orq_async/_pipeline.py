@@ -128,14 +128,19 @@ class Attempts:
         return changed if problem is None else problem
 
     async def _wait_turn(self, throttle: Throttle, deadline: float | None) -> OrqError | None:
-        """Wait out the throttle's cooldown, or refuse the attempt if it outlasts the budget."""
+        """Wait out the throttle's cooldown, or refuse the attempt if it outlasts the budget.
+
+        ``deadline`` is in ``time.monotonic()`` time; the throttle's clock may be another (a
+        test's fake one): the deadline is handed over in the throttle's time.
+        """
         total = self.plan.total_s
         now = time.monotonic()
         ends = deadline if total is None else now + total
         if deadline is not None and ends is not None and deadline < ends:
             ends = deadline
-        blocked = await throttle.wait_turn(ends)
-        return None if blocked is None else cooldown_error(blocked - now)
+        clock_now = throttle.clock()
+        blocked = await throttle.wait_turn(None if ends is None else ends - now + clock_now)
+        return None if blocked is None else cooldown_error(blocked - clock_now)
 
     def _timeout(self, deadline: float | None) -> aiohttp.ClientTimeout:
         """This attempt's timeout: the plan's, clipped to what is left of the retry budget."""

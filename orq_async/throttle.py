@@ -269,6 +269,11 @@ class Throttle:
                 limit.dropped()
 
     @property
+    def clock(self) -> Callable[[], float]:
+        """The clock it reads: :meth:`wait_turn`'s deadlines and answers are in its time."""
+        return self._clock
+
+    @property
     def adaptive(self) -> bool:
         """Whether the adaptive limit is on (then every call holds a slot)."""
         return self._limit is not None

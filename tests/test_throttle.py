@@ -14,7 +14,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-from orq_async import Err, Ok, OrqCore, RequestOptions, RetryConfig
+from orq_async import Err, Ok, OrqCore, RateLimitError, RequestOptions, RetryConfig
 from orq_async._pace import paced_rate
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.models.dicts import CreateImageEditRequestDict
@@ -30,7 +30,7 @@ from orq_async.throttle import (
     Cooldown,
     Throttle,
 )
-from tests.conftest import FakeSleep, Server
+from tests.conftest import PNG, FakeSleep, Server
 
 
 class FakeTime:
@@ -708,3 +708,29 @@ def test_open_is_the_happy_path_and_closes_during_a_cooldown() -> None:
     off = Throttle(cooldown=False, clock=lambda: clock[0])
     off.observe(429, 1.0)
     assert off.open()  # no cooldown: always open
+
+
+async def test_a_throttle_on_its_own_clock_gets_the_calls_deadline_in_that_clocks_time(
+    server: Server,
+) -> None:
+    """A fake clock far from ``time.monotonic()``: a 5 s cooldown against a 60 s timeout
+    waits (in the fake clock's time) and sends; against a 2 s timeout it is refused at once."""
+    fake = FakeTime()
+    fake.now = 1_000_000.0
+    gate = Throttle(clock=fake.clock, sleep=fake.sleep, rng=random.Random(3))
+    async with OrqCore("sk-x", server_url=server.url, throttle=gate) as core:
+        gate.observe(429, 5.0)  # a cooldown until fake time 1_000_005
+        body: CreateImageEditRequestDict = {"model": "m", "prompt": "p", "image": PNG}
+        short = await router_images_edits_create(core, body, RequestOptions(timeout_ms=2_000))
+        error = short.error if isinstance(short, Err) else None
+        assert isinstance(error, RateLimitError), short
+        assert "nothing was sent" in error.message
+        waiting = asyncio.create_task(
+            router_images_edits_create(core, body, RequestOptions(timeout_ms=60_000))
+        )
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "it waits for the cooldown's end, in the fake clock's time"
+        await fake.advance(6.0)
+        result = await asyncio.wait_for(waiting, 5)
+    assert isinstance(result, Ok), result
+    assert len(server.requests) == 1
