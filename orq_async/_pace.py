@@ -82,6 +82,7 @@ class Cooldown:
         self.until = -math.inf
         self.free_at = -math.inf
         self.epoch = 0
+        self.releases = 0  # cooldowns released so far: a send is stamped with it
         self._rng = rng or random.Random()
         self._served = _Served()  # for a first estimate: what the last seconds served
         self._count = 0  # successes so far
@@ -144,11 +145,16 @@ class Cooldown:
         self._served.add(now)
         self._count += 1
 
-    def refused(self, now: float, retry_after: float) -> bool:
+    def refused(self, now: float, retry_after: float, sent_release: int | None = None) -> bool:
         """A 429/503 asking to wait ``retry_after`` seconds; True when it started a cooldown.
 
-        A refusal during a cooldown may extend it; one after it ends starts a new one.
+        A refusal during a cooldown may extend it; one after it ends starts a new one, unless
+        it answers a send made before the last release (``sent_release``: :attr:`releases` when
+        it was sent): that one tells of the bucket before the cooldown, which has refilled it
+        since (the tail of a wave, arriving late), and is not a refusal of the pace.
         """
+        if sent_release is not None and sent_release < self.releases and now >= self.until:
+            return False
         wait = min(max(retry_after, 0.0), MAX_COOLDOWN)
         started = now >= self.until
         if started:
@@ -165,6 +171,7 @@ class Cooldown:
     def _release(self) -> None:
         """The first claim after a cooldown: estimate the pace, pick a random phase."""
         self._pending = False
+        self.releases += 1
         rate, growth, burst = self._estimate(self.until)
         self._bank = 0.0
         if (rate, growth) != (self._rate, self._growth) or burst is not None:

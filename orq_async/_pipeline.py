@@ -92,10 +92,13 @@ class Attempts:
                 return Attempt(changed)
             sent = changed
         throttle = self.throttle
-        if throttle is not None and not throttle.open():  # the happy path does not await
-            refused = await self._wait_turn(throttle, deadline)
-            if refused is not None:
-                return Attempt(refused)
+        mark = None
+        if throttle is not None:
+            if not throttle.open():  # the happy path does not await
+                refused = await self._wait_turn(throttle, deadline)
+                if refused is not None:
+                    return Attempt(refused)
+            mark = throttle.releases  # a refusal of this send is stale after a later release
         timeout = self._timeout(deadline)
         log = self.log
         if log is not None:
@@ -111,10 +114,10 @@ class Attempts:
             plan.progress,
         )
         outcome = classify(raw, self.redactor)
-        if self.throttle is not None:
+        if throttle is not None:
             status = outcome.status
             asked = outcome.retry_after if status in (429, 503) else None
-            self.throttle.observe(status, asked, timed_out=outcome.timed_out)
+            throttle.observe(status, asked, timed_out=outcome.timed_out, sent_release=mark)
         if log is not None:
             log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
         return outcome

@@ -243,12 +243,19 @@ class Throttle:
             self._waiting -= 1
 
     def observe(
-        self, status: int | None, retry_after: float | None, *, timed_out: bool = False
+        self,
+        status: int | None,
+        retry_after: float | None,
+        *,
+        timed_out: bool = False,
+        sent_release: int | None = None,
     ) -> None:
         """Feed one attempt's outcome (status None: no response).
 
-        A 429/503 with ``retry_after`` (seconds) starts or extends the cooldown; successes,
-        429/503 and timeouts drive the adaptive limit.
+        A 429/503 with ``retry_after`` (seconds) starts or extends the cooldown, unless it
+        answers a send made before the cooldown's last release (``sent_release``: what
+        :attr:`releases` was when the attempt sent); successes, 429/503 and timeouts drive
+        the adaptive limit.
         """
         cooldown, limit = self._cooldown, self._limit
         if status is not None and 200 <= status < 300:
@@ -261,12 +268,18 @@ class Throttle:
             started = (
                 cooldown is not None
                 and retry_after is not None
-                and cooldown.refused(self._clock(), retry_after)
+                and cooldown.refused(self._clock(), retry_after, sent_release)
             )
             if started:
                 logger.debug("cooldown for %.3f s (status %s)", retry_after, status)
             if limit is not None:
                 limit.dropped()
+
+    @property
+    def releases(self) -> int:
+        """Cooldowns released so far; stamp a send with it and pass it to :meth:`observe`."""
+        cooldown = self._cooldown
+        return 0 if cooldown is None else cooldown.releases
 
     @property
     def clock(self) -> Callable[[], float]:
