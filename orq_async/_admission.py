@@ -61,10 +61,9 @@ class Admission:
     fill the loop's heap with a thousand handles, each cancelled on admission).
     """
 
-    __slots__ = ("_timer", "_timer_at", "closed", "free", "loop", "size", "waiters")
+    __slots__ = ("_timer", "_timer_at", "closed", "free", "loop", "waiters")
 
     def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.size = size
         self.free = size
         self.loop = loop
         self.closed = False
@@ -96,14 +95,12 @@ class Admission:
         try:
             return await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is None:
-                self.leave()  # admitted just as the caller was cancelled: pass the slot on
+            self._pass_on(waiter)
             raise
 
     async def retake(self) -> bool:
         """Take a slot again after a pause, ahead of every waiting call; False once closed."""
-        if self.free > 0:
-            self.free -= 1
+        if self.enter():
             return True
         if self.closed:
             return False
@@ -112,9 +109,13 @@ class Admission:
         try:
             return await waiter is None
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is None:
-                self.leave()
+            self._pass_on(waiter)
             raise
+
+    def _pass_on(self, waiter: asyncio.Future[Refused | None]) -> None:
+        """A waiter's caller was cancelled: if the slot had just been granted, pass it on."""
+        if waiter.done() and not waiter.cancelled() and waiter.result() is None:
+            self.leave()
 
     def leave(self) -> None:
         """Give a slot back: to the oldest waiter still waiting, else to the pool."""
