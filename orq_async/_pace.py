@@ -88,12 +88,14 @@ class Cooldown:
         self._count = 0  # successes so far
         self._rate = 0.0  # the estimate paced from; 0 when not pacing
         self._growth = PACE_GROWTH
+        # After an estimate from under a second: the midpoint of what its count allows (the
+        # tentative growth stops there, then grows as under a known ceiling); else None.
+        self._cap: float | None = None
         self._pending = False  # a cooldown whose pace is estimated when it ends
         self._refused_at = -math.inf  # when the current (or last) cooldown began
         self._wait = 0.0  # the wait it asked for
         self._refused_pace: float | None = None  # the pace it came at (None: not paced)
         self._released_at = -math.inf  # when the cooldown before it ended
-        self._estimated_at = -math.inf  # when the pace was last estimated
         self._burst = 0.0  # the bucket's size, over-estimated: the first window's successes
         self._bank = 0.0  # tokens the bucket banked during the cooldown, left to spend
         # (began, successes when it ended) of recent cooldowns: the bucket was empty at each.
@@ -104,9 +106,9 @@ class Cooldown:
         """Whether sends wait for a cooldown or are paced after one."""
         return self._pending or self._rate > 0.0
 
-    def _estimate(self, now: float) -> tuple[float, float, float | None]:
-        """The starting pace, its growth, and the burst estimate when no ceiling is known yet
-        (else None)."""
+    def _estimate(self, now: float) -> tuple[float, float, float | None, float | None]:
+        """The starting pace, its growth, its cap (see ``_cap``), and the burst estimate when
+        no ceiling is known yet (else None)."""
         began = self._refused_at
         cycles = self._cycles
         refused_pace = self._refused_pace
@@ -115,21 +117,27 @@ class Cooldown:
             # max(wait, 1 s) served, the burst included, and probe from there.
             span = min(max(self._wait, _MIN_SPAN), _HORIZON)
             served = self._served.since(began - span, now)
-            return max(served / span, _MIN_PACE), PROBE_GROWTH, float(served)
-        if began - self._estimated_at < _MIN_SPAN and self._growth != PROBE_GROWTH:
-            # Refused again within a second of an estimate: likely an answer to a send before
-            # it, and too short a span to learn from. The pace stays.
-            return self._rate, self._growth, None
-        # Served since an earlier empty bucket, over that span (at least 1 s when there is one):
-        # the rate, less what the bucket could not bank while full.
+            return max(served / span, _MIN_PACE), PROBE_GROWTH, None, float(served)
+        # Served since an earlier empty bucket, over that span (the latest a second or more
+        # before, else the oldest kept): at most the rate, as the bucket was empty at both ends
+        # and could only lose tokens while full.
         then, count = next((c for c in reversed(cycles) if began - c[0] >= _MIN_SPAN), cycles[0])
-        rate = (self._count - count) / max(began - then, 1e-3)
-        # What the last release's pacing, kept by the fan-out from a full bucket, says.
-        sending = began - self._released_at
-        rate = max(rate, paced_rate(self._rate, self._growth, sending, self._burst))
+        span = max(began - then, 1e-3)
+        served = self._count - count
+        rate = served / span
+        if self._cap is None:
+            # What the last release's pacing, kept by the fan-out from a full bucket, says.
+            sending = began - self._released_at
+            rate = max(rate, paced_rate(self._rate, self._growth, sending, self._burst))
         rate = min(rate, refused_pace)  # refused at that pace: the rate is below it
-        growth = PACE_GROWTH if began - then >= _MIN_SPAN else _TENTATIVE_GROWTH
-        return max(PACE_RESUME * rate, _MIN_PACE), growth, None
+        pace = max(PACE_RESUME * rate, _MIN_PACE)
+        if span >= _MIN_SPAN:
+            return pace, PACE_GROWTH, None, None
+        # A few answers, and the last may still have been on its way: the rate is about
+        # (served + 0.5) / span, give or take half an answer (10% over 0.2 s). Grow quickly to
+        # that midpoint, then as under a known ceiling: past it a refusal is likelier than not.
+        cap = min(PACE_RESUME * (served + 0.5) / span, PACE_RESUME * refused_pace)
+        return pace, _TENTATIVE_GROWTH, max(cap, pace), None
 
     def rate(self, now: float) -> float | None:
         """The paced rate (sends/s) at ``now`` (an estimate so far during a cooldown), or None."""
@@ -138,7 +146,11 @@ class Cooldown:
         if not self._rate:
             return None
         elapsed = max(now - self._released_at, 0.0)
-        return float(self._rate * (1.0 + self._growth) ** elapsed)
+        rate = float(self._rate * (1.0 + self._growth) ** elapsed)
+        cap = self._cap
+        if cap is None:
+            return rate
+        return min(rate, float(cap * (1.0 + PACE_GROWTH) ** elapsed))
 
     def succeeded(self, now: float) -> None:
         """An attempt got a 2XX response."""
@@ -172,16 +184,14 @@ class Cooldown:
         """The first claim after a cooldown: estimate the pace, pick a random phase."""
         self._pending = False
         self.releases += 1
-        rate, growth, burst = self._estimate(self.until)
+        rate, growth, cap, burst = self._estimate(self.until)
         self._bank = 0.0
-        if (rate, growth) != (self._rate, self._growth) or burst is not None:
-            self._estimated_at = self.until
-            if burst is None:  # a ceiling: the bucket refilled during the cooldown, up to full
-                banked = min(self._burst, rate / PACE_RESUME * (self.until - self._refused_at))
-                self._bank = BANK_SPEND * banked
-        self._rate, self._growth = rate, growth
-        if burst is not None:  # each is an over-estimate (the window's rate included): the least
+        if burst is None:  # a ceiling: the bucket refilled during the cooldown, up to full
+            banked = min(self._burst, rate / PACE_RESUME * (self.until - self._refused_at))
+            self._bank = BANK_SPEND * banked
+        else:  # each is an over-estimate (the window's rate included): the least
             self._burst = min(self._burst, burst) if self._burst else burst
+        self._rate, self._growth, self._cap = rate, growth, cap
         self._cycles.append((self._refused_at, self._count))
         self._released_at = self.until
         self.free_at = self.until + self._rng.random() / self._rate

@@ -19,10 +19,12 @@ One :class:`Throttle` per core gates every attempt of every call:
     served since an earlier refusal a second or more before (the bucket empty at both ends)
     over that span; and at least what the bucket must refill for the last release's pacing,
     from full (at most the burst estimate), to empty it when it did. Pacing resumes at
-    :data:`PACE_RESUME` of that and grows by :data:`PACE_GROWTH` per second (by 20% while the
-    estimate rests on under a second: a few answers); first, :data:`BANK_SPEND` of what the
-    bucket banked during the cooldown (at most the burst) goes at twice the pace. A refusal
-    within a second of an estimate (an answer to a send before it, most likely) keeps the pace.
+    :data:`PACE_RESUME` of that and grows by :data:`PACE_GROWTH` per second; first,
+    :data:`BANK_SPEND` of what the bucket banked during the cooldown (at most the burst) goes
+    at twice the pace. An estimate resting on under a second (a few answers) grows by 20% per
+    second, but only up to the midpoint of what its count allows (half an answer more), then
+    as above. Each send is stamped with the cooldown's release count: a refusal of a send made
+    before the last release (the tail of a wave, arriving late) is not a refusal of the pace.
   - Pacing ends once the pace has grown :data:`PACE_END_FACTOR` times with no call queued
     behind it.
 
