@@ -229,6 +229,37 @@ def test_the_common_response_takes_the_flat_path() -> None:
     assert isinstance(value.data, tuple)
 
 
+_NO_EXTRA: Any = types.MappingProxyType({})
+
+
+@attrs.frozen(kw_only=True)
+class _Plain:
+    n: int
+    extra: Any = _NO_EXTRA
+
+
+@attrs.frozen(kw_only=True)
+class _Validated:
+    n: int = attrs.field(validator=attrs.validators.ge(0))
+    extra: Any = _NO_EXTRA
+
+
+def test_a_model_that_only_stores_is_built_slot_by_slot_equal_to_its_init() -> None:
+    value = response_model(_Plain)({"n": 3, "more": 1})
+    assert value == _Plain(n=3, extra={"more": 1})
+    assert type(value) is _Plain
+    assert value.extra == {"more": 1}
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        value.n = 4  # type: ignore[misc]
+
+
+def test_a_model_with_a_validator_is_built_through_its_init() -> None:
+    flat = response_model(_Validated)
+    assert flat({"n": 3}) == _Validated(n=3)
+    with pytest.raises(ValueError, match="n"):
+        flat({"n": -1})  # the validator ran: the caller falls back to the reference hook
+
+
 @pytest.mark.parametrize(
     "raw",
     [
