@@ -101,8 +101,15 @@ def field_head(name: str, is_json: bool) -> str:
 
 
 def new_boundary() -> str:
-    """A random boundary per call (as uuid4, without its object)."""
-    return os.urandom(16).hex()
+    """A random boundary per call: 16 bytes of ``os.urandom``, read 64 boundaries at a time
+    (one system call for 64 calls; each boundary stays independent of the others)."""
+    if not _BOUNDARIES:
+        raw = os.urandom(16 * 64).hex()
+        _BOUNDARIES.extend(raw[i : i + 32] for i in range(0, len(raw), 32))
+    return _BOUNDARIES.pop()
+
+
+_BOUNDARIES: list[str] = []
 
 
 def render_fields(fields: list[WireField], delimiter: str) -> list[str]:

@@ -30,7 +30,7 @@ from orq_async.errors import (
 )
 from orq_async.hooks import BeforeRequestHook, HookContext, run_before_request
 from orq_async.options import RequestOptions
-from orq_async.result import Err, Ok, ResponseMeta, Result
+from orq_async.result import Err, ResponseMeta, Result, ok_with_meta
 from orq_async.retries import retry_after_first, retry_budget
 
 if TYPE_CHECKING:
@@ -116,8 +116,11 @@ class Attempts:
         outcome = classify(raw, self.redactor)
         if throttle is not None:
             status = outcome.status
-            asked = outcome.retry_after if status in (429, 503) else None
-            throttle.observe(status, asked, timed_out=outcome.timed_out, sent_release=mark)
+            if status is not None and 200 <= status < 300:
+                throttle.succeeded()
+            else:
+                asked = outcome.retry_after if status in (429, 503) else None
+                throttle.observe(status, asked, timed_out=outcome.timed_out, sent_release=mark)
         if log is not None:
             log.debug("POST %s attempt %d -> %s", plan.url, number, outcome.status or "failed")
         return outcome
@@ -198,24 +201,26 @@ def decode_result(
     decode: Decoder[T], last: Attempt, made: int, redactor: Redactor
 ) -> Result[T, OrqError]:
     """The final Result of the last attempt: a 2XX body decoded once, with its meta."""
+    outcome = last.outcome
+    if not isinstance(outcome, OrqError):
+        assert last.status is not None
+        value = decode(last.status, last.headers, outcome)
+        if not isinstance(value, ResponseValidationError):
+            return ok_with_meta(value, last.status, last.headers, last.request_id, made)
+        outcome = value
     meta = ResponseMeta(
         status_code=last.status, headers=last.headers, request_id=last.request_id, attempts=made
     )
-    outcome = last.outcome
-    if isinstance(outcome, OrqError):
+    if not isinstance(outcome, ResponseValidationError):
         if isinstance(outcome, ResponseTooLargeError):
             outcome.headers = redactor.headers(outcome.headers)
         return Err(outcome, meta=_redacted_meta(meta, redactor))
-    assert last.status is not None
-    value = decode(last.status, last.headers, outcome)
-    if isinstance(value, ResponseValidationError):
-        if redactor.found_in(value.message):
-            value.message = redactor.text(value.message)
-            value.args = (value.message,)
-        value.headers = redactor.headers(value.headers)
-        value.body = redactor.body(value.body)
-        return Err(value, meta=_redacted_meta(meta, redactor))
-    return Ok(value, meta=meta)
+    if redactor.found_in(outcome.message):  # a 2XX body the decoder refused
+        outcome.message = redactor.text(outcome.message)
+        outcome.args = (outcome.message,)
+    outcome.headers = redactor.headers(outcome.headers)
+    outcome.body = redactor.body(outcome.body)
+    return Err(outcome, meta=_redacted_meta(meta, redactor))
 
 
 def _redacted_meta(meta: ResponseMeta, redactor: Redactor) -> ResponseMeta:

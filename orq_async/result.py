@@ -22,7 +22,7 @@ Narrowing, in mypy and pyright alike: ``match`` (above), ``isinstance(res, Ok)``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -78,6 +78,28 @@ def _meta(
 NO_META = ResponseMeta()
 
 
+def _slot_setters(cls: type[Any]) -> tuple[Any, ...]:
+    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+
+
+def ok_with_meta(
+    value: _V, status: int | None, headers: Mapping[str, str], request_id: str | None, attempts: int
+) -> Ok[_V]:
+    """``Ok(value, meta=ResponseMeta(...))`` for the core's hot path: both built slot by slot
+    (neither class has a validator or converter), half the cost of their ``__init__``."""
+    meta = _new(ResponseMeta)
+    m_status, m_headers, m_request_id, m_attempts = _META_SET
+    m_status(meta, status)
+    m_headers(meta, headers)
+    m_request_id(meta, request_id)
+    m_attempts(meta, attempts)
+    ok = cast("Ok[_V]", _new(Ok))
+    o_value, o_meta = _OK_SET
+    o_value(ok, value)
+    o_meta(ok, meta)
+    return ok
+
+
 class UnwrapError(Exception):
     """Raised by ``Ok.unwrap_err()``: there was no error to return."""
 
@@ -105,6 +127,11 @@ class Ok(Generic[T]):
     def unwrap_err(self) -> NoReturn:
         """Raise :class:`UnwrapError`: a success has no error."""
         raise UnwrapError("called unwrap_err() on an Ok result")
+
+
+_new = object.__new__
+_META_SET = _slot_setters(ResponseMeta)
+_OK_SET = _slot_setters(Ok)
 
 
 @attrs.frozen

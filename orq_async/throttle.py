@@ -259,14 +259,11 @@ class Throttle:
         :attr:`releases` was when the attempt sent); successes, 429/503 and timeouts drive
         the adaptive limit.
         """
-        cooldown, limit = self._cooldown, self._limit
         if status is not None and 200 <= status < 300:
-            if cooldown is not None:
-                cooldown.succeeded(self._clock())
-            if limit is not None:
-                limit.succeeded(self._in_flight)
-                self._wake()
-        elif status in _REFUSALS or timed_out:
+            self.succeeded()
+            return
+        cooldown, limit = self._cooldown, self._limit
+        if status in _REFUSALS or timed_out:
             started = (
                 cooldown is not None
                 and retry_after is not None
@@ -276,6 +273,15 @@ class Throttle:
                 logger.debug("cooldown for %.3f s (status %s)", retry_after, status)
             if limit is not None:
                 limit.dropped()
+
+    def succeeded(self) -> None:
+        """Feed a 2XX outcome: :meth:`observe` of a success, without its dispatch."""
+        cooldown, limit = self._cooldown, self._limit
+        if cooldown is not None:
+            cooldown.succeeded(self._clock())
+        if limit is not None:
+            limit.succeeded(self._in_flight)
+            self._wake()
 
     @property
     def releases(self) -> int:

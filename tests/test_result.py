@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from orq_async import Err, Ok
@@ -53,3 +55,16 @@ def test_image_decode_refuses_anything_but_strict_base64(bad: str) -> None:
     assert ImageData(b64_json="aGVsbG8=").decode() == b"hello"
     with pytest.raises(ValueError, match="not valid base64"):
         ImageData(b64_json=bad).decode()
+
+
+def test_the_core_s_fast_ok_equals_the_one_built_through_init() -> None:
+    from orq_async.result import ok_with_meta
+
+    headers = {"x-request-id": "r1"}
+    fast = ok_with_meta("v", 200, headers, "r1", 2)
+    slow = Ok("v", meta=ResponseMeta(status_code=200, headers=headers, request_id="r1", attempts=2))
+    assert fast == slow
+    assert fast.meta == slow.meta
+    assert type(fast) is Ok
+    assert type(fast.meta) is ResponseMeta
+    assert pickle.loads(pickle.dumps(fast)).meta == slow.meta
