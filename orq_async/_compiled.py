@@ -88,6 +88,13 @@ def _optional_inner(t: Any) -> Any | None:
     return None
 
 
+def _exact_str(t: Any) -> bool:
+    """Whether the checks emitted for ``t`` let only an exact ``str`` (or None) through: then
+    the value is its own text, ``str()`` of it a copy of nothing."""
+    t = _optional_inner(t) or t
+    return t is str or (get_origin(t) is Literal and all(type(a) is str for a in get_args(t)))
+
+
 def _is_image(t: Any) -> bool:
     return get_origin(t) in (Union, types.UnionType) and FileInput in get_args(t)
 
@@ -251,7 +258,7 @@ def request_wire(
         depth = _field(w, 1, "src", f, "json" if kind == "json" else "check")
         var = f"src_{f.name}"
         if kind in ("text", "json"):
-            text = f"str({var})" if kind == "text" else f"{var}_j"
+            text = f"{var}_j" if kind == "json" else var if _exact_str(f.type) else f"str({var})"
             part_head = w.name(head[f.name], "head")
             w.emit(depth, f"if {var} is not None: t += (delim, {part_head}, {text}, '\\r\\n')")
         elif kind == "list":
