@@ -102,14 +102,19 @@ def field_head(name: str, is_json: bool) -> str:
 
 def new_boundary() -> str:
     """A random boundary per call: 16 bytes of ``os.urandom``, read 64 boundaries at a time
-    (one system call for 64 calls; each boundary stays independent of the others)."""
-    if not _BOUNDARIES:
+    (one system call for 64 calls; each boundary is used once, independent of the others).
+    Safe across threads (``list.pop`` is atomic); a forked child starts a pool of its own."""
+    try:
+        return _BOUNDARIES.pop()
+    except IndexError:
         raw = os.urandom(16 * 64).hex()
-        _BOUNDARIES.extend(raw[i : i + 32] for i in range(0, len(raw), 32))
-    return _BOUNDARIES.pop()
+        _BOUNDARIES.extend(raw[i : i + 32] for i in range(32, len(raw), 32))
+        return raw[:32]
 
 
 _BOUNDARIES: list[str] = []
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_BOUNDARIES.clear)
 
 
 def render_fields(fields: list[WireField], delimiter: str) -> list[str]:

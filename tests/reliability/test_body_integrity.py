@@ -240,3 +240,26 @@ async def test_read_timeout_trips_on_a_server_stalling_after_the_body(tmp_path: 
     assert "sent nothing for 0.3 s" in str(res.error)
     assert stall.body_bytes_read == len(stall.requests[0].body)
     assert 0.25 <= elapsed < 10
+
+
+def test_every_call_gets_a_boundary_of_its_own_across_threads() -> None:
+    """Boundaries come from a pool of ``os.urandom`` reads: each used once, whatever the
+    threads (one core per thread and loop is a supported use)."""
+    import threading
+
+    from orq_async._multipart import new_boundary
+
+    seen: list[list[str]] = [[] for _ in range(8)]
+
+    def draw(out: list[str]) -> None:
+        out.extend(new_boundary() for _ in range(2_000))
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [b for out in seen for b in out]
+    assert len(every) == 16_000
+    assert len(set(every)) == len(every)
+    assert all(len(b) == 32 and int(b, 16) >= 0 for b in every)
