@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from orq_async._multipart import EncodedBody, Progress, StreamedPayload
+from orq_async._multipart import EncodedBody, Progress
 from orq_async._redact import Redactor
 from orq_async.errors import (
     APIConnectionError,
@@ -150,7 +150,6 @@ async def send_once(
 ) -> RawResponse | TransportFailure:
     """Send the request once; never raises but for a caller's cancellation."""
     payload = body.payload(progress)
-    streamed = payload if isinstance(payload, StreamedPayload) else None
     try:
         async with session.post(
             url,
@@ -174,12 +173,12 @@ async def send_once(
                 return TransportFailure(APIConnectionError(str(exc)), connection=True)
             return RawResponse(resp.status, resp.headers, raw)
     except asyncio.CancelledError:
-        if (streamed and streamed.input_error) or not session.closed or _cancelled_by_caller():
+        if payload.input_error or not session.closed or _cancelled_by_caller():
             raise
         return TransportFailure(APIConnectionError(_CLOSED))
     except Exception as exc:
-        if streamed and streamed.input_error:  # the caller's source failed, not the network
-            return TransportFailure(streamed.input_error)
+        if payload.input_error:  # the caller's source failed, not the network
+            return TransportFailure(payload.input_error)
         if session.closed:
             closed = APIConnectionError(_CLOSED)
             closed.__cause__ = redactor.exception(exc)

@@ -80,7 +80,7 @@ class EncodedBody:
         # call's life. Larger ones stream (a join would cost more than the extra writes).
         self.joinable = joinable
 
-    def payload(self, progress: Progress | None = None) -> Payload:
+    def payload(self, progress: Progress | None = None) -> StreamedPayload:
         """A fresh aiohttp payload for this body (one per attempt).
 
         Args:

@@ -54,25 +54,31 @@ def _base64_fragments(secret: bytes) -> list[str]:
 class Redactor:
     """Replaces every echoed form of one secret with ``[REDACTED]``."""
 
-    __slots__ = ("_pattern", "_secret")
+    __slots__ = ("_pattern", "_secret", "_shortest")
 
     def __init__(self, secret: str | None) -> None:
         self._secret = secret or None
         self._pattern: re.Pattern[str] | None = None
+        self._shortest = 0  # no text shorter than this can hold a form of the secret
         if self._secret is not None:
             plain = _BREAK.join(_char_forms(c) for c in self._secret)
-            alternatives = [plain, *map(re.escape, _base64_fragments(self._secret.encode()))]
-            self._pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+            fragments = _base64_fragments(self._secret.encode())
+            self._pattern = re.compile("|".join([plain, *map(re.escape, fragments)]), re.I)
+            self._shortest = min([len(self._secret), *map(len, fragments)])
 
     def text(self, text: str) -> str:
         """``text`` with every form of the secret replaced."""
-        if self._pattern is None or not text:
+        if self._pattern is None or len(text) < self._shortest:
             return text
         return self._pattern.sub(REDACTED, text)
 
     def found_in(self, text: str) -> bool:
         """Whether any form of the secret occurs in ``text``."""
-        return self._pattern is not None and self._pattern.search(text) is not None
+        return (
+            self._pattern is not None
+            and len(text) >= self._shortest
+            and self._pattern.search(text) is not None
+        )
 
     def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
         """``headers`` as they are, or a copy with every echoed form of the secret redacted."""

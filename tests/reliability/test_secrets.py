@@ -350,3 +350,22 @@ async def test_plain_http_with_a_key_to_a_non_loopback_host_warns(
     assert (seen.headers.get("authorization") == f"Bearer {key}") if key else True
     if host not in ("127.0.0.1",):
         assert resolver.asked == [host]  # resolved by us, to loopback: no real DNS, no traffic
+
+
+@pytest.mark.parametrize("key", ["bench-key", "sk-" + "x" * 45, "a+/b=c" * 3])
+def test_the_shortest_echo_of_a_key_is_still_redacted(key: str) -> None:
+    """Texts shorter than any form of the key skip the search (a request id, most often);
+    each form at exactly its own length is still found: the key, and each base64 fragment."""
+    import base64
+
+    from orq_async._redact import REDACTED, Redactor, _base64_fragments
+
+    redactor = Redactor(key)
+    forms = [key, key.upper(), *_base64_fragments(key.encode())]
+    for form in forms:
+        assert redactor.text(form) == REDACTED
+        assert redactor.found_in(form)
+    short = key[: min(len(f) for f in forms) - 1]  # shorter than every form: left as it is
+    assert redactor.text(short) is short
+    echoed = base64.b64encode(f"user:{key}".encode()).decode()
+    assert REDACTED in redactor.text(f"Basic {echoed}")
