@@ -79,7 +79,12 @@ NO_META = ResponseMeta()
 
 
 def _slot_setters(cls: type[Any]) -> tuple[Any, ...]:
-    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+    """The slot setters of ``cls``'s fields, for a class whose ``__init__`` only stores them
+    (checked: a validator, converter or post-init added later fails at import, not silently)."""
+    fields = attrs.fields(cls)
+    if hasattr(cls, "__attrs_post_init__") or any(f.validator or f.converter for f in fields):
+        raise TypeError(f"{cls.__name__} must be built through its __init__")
+    return tuple(cls.__dict__[f.name].__set__ for f in fields)
 
 
 def ok_with_meta(

@@ -68,3 +68,24 @@ def test_the_core_s_fast_ok_equals_the_one_built_through_init() -> None:
     assert type(fast) is Ok
     assert type(fast.meta) is ResponseMeta
     assert pickle.loads(pickle.dumps(fast)).meta == slow.meta
+
+
+def test_the_fast_ok_refuses_a_class_whose_init_does_more_than_store() -> None:
+    import attrs
+
+    from orq_async.result import _slot_setters
+
+    @attrs.frozen
+    class Checked:
+        n: int = attrs.field(validator=attrs.validators.ge(0))
+
+    @attrs.frozen
+    class Plain:
+        n: int
+
+    with pytest.raises(TypeError, match="Checked must be built through its __init__"):
+        _slot_setters(Checked)
+    (set_n,) = _slot_setters(Plain)
+    value = object.__new__(Plain)
+    set_n(value, 3)
+    assert value == Plain(3)
