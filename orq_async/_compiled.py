@@ -27,6 +27,7 @@ from typing import Any, Final, Literal, Union, get_args, get_origin
 
 import attrs
 
+from orq_async._slots import slot_setters
 from orq_async._structure import image_hook, str_dict
 from orq_async.models._validators import condition, parts
 from orq_async.models.files import FileInput
@@ -44,7 +45,6 @@ class _Slow:
 SLOW: Final[Any] = _Slow()
 """Returned when the flat function cannot vouch for the value: ask the reference path."""
 
-_MISSING: Final = object()
 Flat = Callable[..., Any]
 """A generated function: the value, or :data:`SLOW`."""
 Pieces = Callable[[str, str, Any], "list[str]"]
@@ -59,7 +59,7 @@ class _Writer:
 
     def __init__(self, cls: type[Any]) -> None:
         self.lines: list[str] = []
-        self.names: dict[str, Any] = {"SLOW": SLOW, "MISSING": _MISSING, "cls": cls}
+        self.names: dict[str, Any] = {"SLOW": SLOW, "cls": cls}
 
     def name(self, value: Any, stem: str) -> str:
         """A global name for ``value`` in the generated code."""
@@ -311,20 +311,14 @@ def response_model(cls: type[Any]) -> Flat:
 
 def _construct(w: _Writer, cls: type[Any], values: Sequence[str]) -> None:
     """Emit the return of an instance of ``cls`` from ``values`` (its fields' variables, in
-    field order). A slotted class whose ``__init__`` only stores (no validator, converter or
-    post-init) gets its slots set directly: half the cost of the generated ``__init__``."""
-    fields = attrs.fields(cls)
-    slots = [cls.__dict__.get(f.name) for f in fields]
-    plain = (
-        all(f.init and f.validator is None and f.converter is None for f in fields)
-        and not hasattr(cls, "__attrs_post_init__")
-        and all(isinstance(slot, types.MemberDescriptorType) for slot in slots)
-    )
-    if not plain:
+    field order): slot by slot when its ``__init__`` only stores (:func:`slot_setters`)."""
+    setters = slot_setters(cls)
+    if setters is None:
+        fields = attrs.fields(cls)
         args = ", ".join(f"{f.name}={v}" for f, v in zip(fields, values, strict=True))
         w.emit(1, f"return cls({args})")
         return
     w.emit(1, f"o = {w.name(object.__new__, 'new')}(cls)")
-    for slot, value in zip(slots, values, strict=True):
-        w.emit(1, f"{w.name(slot.__set__, 'set')}(o, {value})")  # type: ignore[union-attr]
+    for setter, value in zip(setters, values, strict=True):
+        w.emit(1, f"{w.name(setter, 'set')}(o, {value})")
     w.emit(1, "return o")

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
-import attrs
 
 from orq_async._classify import Attempt, classify
 from orq_async._http import send_once
@@ -202,31 +201,30 @@ def decode_result(
 ) -> Result[T, OrqError]:
     """The final Result of the last attempt: a 2XX body decoded once, with its meta."""
     outcome = last.outcome
-    if not isinstance(outcome, OrqError):
-        assert last.status is not None
-        value = decode(last.status, last.headers, outcome)
-        if not isinstance(value, ResponseValidationError):
-            return ok_with_meta(value, last.status, last.headers, last.request_id, made)
-        outcome = value
-    meta = ResponseMeta(
-        status_code=last.status, headers=last.headers, request_id=last.request_id, attempts=made
-    )
-    if not isinstance(outcome, ResponseValidationError):
+    if isinstance(outcome, OrqError):
         if isinstance(outcome, ResponseTooLargeError):
             outcome.headers = redactor.headers(outcome.headers)
-        return Err(outcome, meta=_redacted_meta(meta, redactor))
-    if redactor.found_in(outcome.message):  # a 2XX body the decoder refused
-        outcome.message = redactor.text(outcome.message)
-        outcome.args = (outcome.message,)
-    outcome.headers = redactor.headers(outcome.headers)
-    outcome.body = redactor.body(outcome.body)
-    return Err(outcome, meta=_redacted_meta(meta, redactor))
+        return Err(outcome, meta=_redacted_meta(last, made, redactor))
+    assert last.status is not None
+    value = decode(last.status, last.headers, outcome)
+    if isinstance(value, ResponseValidationError):
+        if redactor.found_in(value.message):
+            value.message = redactor.text(value.message)
+            value.args = (value.message,)
+        value.headers = redactor.headers(value.headers)
+        value.body = redactor.body(value.body)
+        return Err(value, meta=_redacted_meta(last, made, redactor))
+    return ok_with_meta(value, last.status, last.headers, last.request_id, made)
 
 
-def _redacted_meta(meta: ResponseMeta, redactor: Redactor) -> ResponseMeta:
+def _redacted_meta(last: Attempt, made: int, redactor: Redactor) -> ResponseMeta:
     """An error's meta, its headers free of the key (an ``Err`` may be pickled or logged)."""
-    headers = redactor.headers(meta.headers)
-    return meta if headers is meta.headers else attrs.evolve(meta, headers=headers)
+    return ResponseMeta(
+        status_code=last.status,
+        headers=redactor.headers(last.headers),
+        request_id=last.request_id,
+        attempts=made,
+    )
 
 
 def cooldown_error(wait: float) -> RateLimitError:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, Ty
 
 import attrs
 
+from orq_async._slots import Setter, slot_setters
+
 if TYPE_CHECKING:  # typing.TypeIs is new in 3.13; typing_extensions is not a runtime dependency
     from typing_extensions import TypeIs
 
@@ -78,13 +80,13 @@ def _meta(
 NO_META = ResponseMeta()
 
 
-def _slot_setters(cls: type[Any]) -> tuple[Any, ...]:
-    """The slot setters of ``cls``'s fields, for a class whose ``__init__`` only stores them
-    (checked: a validator, converter or post-init added later fails at import, not silently)."""
-    fields = attrs.fields(cls)
-    if hasattr(cls, "__attrs_post_init__") or any(f.validator or f.converter for f in fields):
+def _slot_setters(cls: type[Any]) -> tuple[Setter, ...]:
+    """:func:`~orq_async._slots.slot_setters` of ``cls``, which must have them: a validator,
+    converter or post-init added to it later fails at import, not silently."""
+    setters = slot_setters(cls)
+    if setters is None:
         raise TypeError(f"{cls.__name__} must be built through its __init__")
-    return tuple(cls.__dict__[f.name].__set__ for f in fields)
+    return setters
 
 
 def ok_with_meta(
