@@ -85,18 +85,32 @@ class Admission:
         Returns:
             None once admitted (then :meth:`leave` gives the slot back), else why not.
         """
-        if self.closed:
-            return Refused.CLOSED
+        waiter = self.enqueue(timeout)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            self.abandon(waiter)
+            raise
+
+    def enqueue(self, timeout: float | None) -> asyncio.Future[Refused | None]:
+        """:meth:`wait` without its coroutine (a queued call holds one object less): a future
+        that ends None once admitted, else why not. If its awaiter is cancelled, hand the
+        future to :meth:`abandon`."""
         waiter: asyncio.Future[Refused | None] = self.loop.create_future()
+        if self.closed:
+            waiter.set_result(Refused.CLOSED)
+            return waiter
         deadline = None if timeout is None else self.loop.time() + timeout
         self.waiters.append((waiter, deadline))
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._arm(deadline)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            self._pass_on(waiter)
-            raise
+        return waiter
+
+    def abandon(self, waiter: asyncio.Future[Refused | None]) -> None:
+        """The awaiter of a queued ``waiter`` was cancelled: if the slot had just been
+        granted to it, pass the slot on."""
+        if waiter.done() and not waiter.cancelled() and waiter.result() is None:
+            self.leave()
 
     async def retake(self) -> bool:
         """Take a slot again after a pause, ahead of every waiting call; False once closed."""
@@ -109,13 +123,8 @@ class Admission:
         try:
             return await waiter is None
         except asyncio.CancelledError:
-            self._pass_on(waiter)
+            self.abandon(waiter)
             raise
-
-    def _pass_on(self, waiter: asyncio.Future[Refused | None]) -> None:
-        """A waiter's caller was cancelled: if the slot had just been granted, pass it on."""
-        if waiter.done() and not waiter.cancelled() and waiter.result() is None:
-            self.leave()
 
     def leave(self) -> None:
         """Give a slot back: to the oldest waiter still waiting, else to the pool."""

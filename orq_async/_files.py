@@ -34,14 +34,15 @@ _HEAD = 12
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-Source = memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
+Source = bytes | memoryview | os.PathLike[str] | tuple[IO[bytes], int] | AsyncIterator[bytes]
 
 
 class FilePart:
     """One image file, inspected and ready to stream.
 
-    ``source`` is bytes, a path, a binary file object with its start offset, or an async
-    iterator; ``head`` holds bytes already taken from a source that cannot be rewound.
+    ``source`` is the bytes (a view of a bytearray or memoryview), a path, a binary file
+    object with its start offset, or an async iterator; ``head`` holds bytes already taken
+    from a source that cannot be rewound.
     (Plain slotted classes here, not attrs: they are private, and import time counts.)
     """
 
@@ -58,7 +59,7 @@ class FilePart:
         self.field = "image"  # where problems point (``image[0]``), set by prepare_files
         #: Whether the part can be sent again for a retry.
         self.replayable = not head and (
-            isinstance(source, memoryview) or not isinstance(source, AsyncIterator)
+            isinstance(source, (bytes, memoryview)) or not isinstance(source, AsyncIterator)
         )
 
     async def chunks(self) -> AsyncIterator[bytes | memoryview]:
@@ -88,7 +89,7 @@ class FilePart:
 
     async def _raw_chunks(self) -> AsyncIterator[bytes | memoryview]:
         source = self.source
-        if isinstance(source, memoryview):
+        if isinstance(source, (bytes, memoryview)):
             yield source
             return
         if self.head:
@@ -335,7 +336,7 @@ def prepare_in_memory(name: str, value: Any) -> tuple[list[NamedPart], list[Prob
     if isinstance(value, bytes):  # the common case: one image, its type known by its magic
         sniffed = limits.sniff_image_type(value)
         if sniffed is not None and len(value) <= limits.MAX_IMAGE_BYTES:
-            part = FilePart(f"{name}.{_EXT[sniffed]}", sniffed, len(value), memoryview(value))
+            part = FilePart(f"{name}.{_EXT[sniffed]}", sniffed, len(value), value)
             return [(name, part)], []
     many = isinstance(value, list)  # (no narrowing of ``value``: its items stay Any)
     items: Sequence[Any] = cast("list[Any]", value) if many else [value]

@@ -147,7 +147,7 @@ def encode_body(text: list[str], files: list[NamedPart], boundary: str) -> Encod
         size += len(head)
         upload = None if upload is None or image.size is None else upload + image.size
         replayable = replayable and image.replayable
-        joinable = joinable and isinstance(image.source, memoryview)
+        joinable = joinable and isinstance(image.source, (bytes, memoryview))
     text.append(f"--{boundary}--\r\n")
     tail = "".join(text).encode()
     segments.append(tail)

@@ -1,6 +1,6 @@
 """The steps of one call between the plan and the Result: each attempt, and the decoding.
 
-:class:`Attempts` is what the retry loop calls for attempt *n*: before-request hooks, the
+:meth:`Attempts.make` is what the retry loop calls for attempt *n*: before-request hooks, the
 throttle's gate, the timeout clipped to the retry budget, one :func:`send_once`, the pure
 :func:`classify`, and feeding the throttle. :func:`decode_result` turns the last attempt into
 the ``Result``, decoding a 2XX body once, after the retries.
@@ -42,7 +42,8 @@ Decoder = Callable[[int, Any, bytes], "T | ResponseValidationError"]
 
 
 class Attempts:
-    """Makes attempt ``n`` of one call; ``made`` counts the attempts (for ``meta``)."""
+    """Makes attempt ``n`` of one call (:meth:`make`); ``made`` counts the attempts (for
+    ``meta``)."""
 
     __slots__ = (
         "body",
@@ -80,7 +81,7 @@ class Attempts:
         self.log: logging.Logger | None = None
         self.made = 0
 
-    async def __call__(self, number: int, deadline: float | None) -> Attempt:
+    async def make(self, number: int, deadline: float | None) -> Attempt:
         """Attempt ``number``; ``deadline`` (monotonic) ends the retry budget, if any."""
         self.made = number
         plan = self.plan
@@ -148,13 +149,31 @@ class Attempts:
         return None if blocked is None else cooldown_error(blocked - clock_now)
 
     def _timeout(self, deadline: float | None) -> aiohttp.ClientTimeout:
-        """This attempt's timeout: the plan's, clipped to what is left of the retry budget."""
+        """This attempt's timeout: the plan's, clipped to what is left of the retry budget (or
+        of the first attempt's, after a wait for a pooled connection)."""
         timeout, total = self.plan.timeout, self.plan.total_s
         if deadline is not None:
             left = deadline - time.monotonic()
             if total is None or left < total:
-                timeout = aiohttp.ClientTimeout(total=max(left, 0.001), sock_read=timeout.sock_read)
+                return clipped_timeout(left, timeout.sock_read)
         return timeout
+
+
+def clipped_timeout(left: float, sock_read: float | None) -> aiohttp.ClientTimeout:
+    """A timeout of ``left`` seconds rounded down to the millisecond (at least one), shared
+    by the attempts that end in the same millisecond: a fan-out queued for the pool clips
+    each first attempt, and a new ``ClientTimeout`` per call would cost more than the rest of
+    the clipping."""
+    key = (max(int(left * 1000), 1), sock_read)
+    timeout = _CLIPPED.get(key)
+    if timeout is None:
+        if len(_CLIPPED) >= 256:
+            _CLIPPED.clear()
+        timeout = _CLIPPED[key] = aiohttp.ClientTimeout(total=key[0] / 1000, sock_read=sock_read)
+    return timeout
+
+
+_CLIPPED: dict[tuple[int, float | None], aiohttp.ClientTimeout] = {}
 
 
 def first_deadline(
@@ -185,7 +204,7 @@ async def retry(
     only for those)."""
     plan = attempt.plan
     return await retry_after_first(
-        attempt,
+        attempt.make,
         last,
         started,
         budget,

@@ -253,9 +253,17 @@ class OrqCore:
             since = None
             if not admission.enter():
                 since = time.monotonic()
-                refused = await self._queue(admission, operation, options)
+                plan = self._plan(operation.path, options)
+                total = None if isinstance(plan, InvalidRequestError) else plan.total_s
+                queued = admission.enqueue(total)
+                try:
+                    refused = await queued
+                except asyncio.CancelledError:
+                    admission.abandon(queued)
+                    raise
                 if refused is not None:
-                    return refused
+                    error = refusal_error(refused, total)
+                    return await self._finish(operation, options, None, Err(error, meta=NO_META))
             hold = Hold(admission, self._sleep, since)
         try:
             prepared = operation.prepare_now(body, options) or await operation.prepare(
@@ -272,18 +280,6 @@ class OrqCore:
             return None
         self._admission = Admission(self._pool_size, asyncio.get_running_loop())
         return self._admission
-
-    async def _queue(
-        self, admission: Admission, operation: Operation[T], options: RequestOptions | None
-    ) -> Result[T, OrqError] | None:
-        """Wait for admission; None once admitted, else the call's ``Err`` (nothing sent)."""
-        plan = self._plan(operation.path, options)
-        total = None if isinstance(plan, InvalidRequestError) else plan.total_s
-        refused = await admission.wait(total)
-        if refused is None:
-            return None
-        error = refusal_error(refused, total)
-        return await self._finish(operation, options, None, Err(error, meta=NO_META))
 
     async def send(
         self,
@@ -308,7 +304,8 @@ class OrqCore:
             self._ensure_open()
         if isinstance(prepared, OrqError):
             return await self._finish(operation, options, None, Err(prepared, meta=NO_META))
-        session = self._sessions.ready() or await self._sessions.get()
+        running = None if hold is None else hold.admission.loop  # checked by call()
+        session = self._sessions.ready(running) or await self._sessions.get()
         if isinstance(session, OrqError):
             return await self._finish(operation, options, None, Err(session, meta=NO_META))
         plan = self._plan(operation.path, options)
@@ -342,7 +339,7 @@ class OrqCore:
         try:  # the first attempt, then the retries the policy allows
             since = None if hold is None else hold.since
             first, budget, started = first_deadline(plan, prepared.replayable, since)
-            last = await attempt(1, first)
+            last = await attempt.make(1, first)
             if budget is not None and last.should_retry(
                 plan.codes, plan.retry.retry_connection_errors
             ):

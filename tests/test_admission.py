@@ -17,6 +17,7 @@ from aiohttp import web
 
 from orq_async import Ok, OrqCore
 from orq_async._admission import Admission, Hold, Refused
+from orq_async._pipeline import _CLIPPED, clipped_timeout  # pyright: ignore[reportPrivateUsage]
 from orq_async.errors import APIConnectionError, APITimeoutError, SDKValidationError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
 from orq_async.options import RequestOptions
@@ -180,6 +181,22 @@ async def test_the_wait_counts_in_the_first_attempts_timeout() -> None:
     assert "no complete response" in error.message, error.message
     assert second.meta.attempts == 1
     assert srv.prompts == ["first", "second"]
+
+
+def test_a_clipped_timeout_rounds_down_to_the_millisecond_and_is_shared() -> None:
+    """Calls whose first attempts end in the same millisecond share one ``ClientTimeout``;
+    the clip never lengthens what is left, and never reaches zero (aiohttp's "no timeout")."""
+    first = clipped_timeout(12.3456, None)
+    assert first.total == 12.345
+    assert first.sock_read is None
+    assert clipped_timeout(12.3459, None) is first
+    assert clipped_timeout(12.3459, 5.0) is not first
+    assert clipped_timeout(12.3459, 5.0).sock_read == 5.0
+    assert clipped_timeout(0.0004, None).total == 0.001
+    assert clipped_timeout(-3.0, None).total == 0.001
+    for ms in range(1000):  # many distinct deadlines: the cache stays bounded
+        assert clipped_timeout(1 + (ms + 0.5) / 1000, None).total == (1000 + ms) / 1000
+    assert len(_CLIPPED) <= 256  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_cancelling_a_waiting_call_leaks_no_slot(holding: HoldingServer) -> None:
