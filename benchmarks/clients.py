@@ -99,11 +99,12 @@ class OrqAsyncFunc(Client):
     requires = ("orq_async",)
 
     async def start(self, url: str) -> None:
-        from orq_async import OrqCore
+        from orq_async import Ok, OrqCore
         from orq_async.funcs.router_images_edits_create import router_images_edits_create
 
         self.core = OrqCore(API_KEY, server_url=url)
         self.fn = router_images_edits_create
+        self.ok = Ok  # imported once, as a user's module would (not per call)
 
     def _body(self, images: list[ImageSource]) -> dict[str, Any]:
         return {
@@ -119,10 +120,8 @@ class OrqAsyncFunc(Client):
         }
 
     async def edit(self, images: list[ImageSource]) -> None:
-        from orq_async import Ok
-
         result = await self.fn(self.core, self._body(images))
-        if not isinstance(result, Ok):
+        if not isinstance(result, self.ok):
             raise BadResponse(repr(result))
 
     async def close(self) -> None:
