@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from orq_async.errors import APIConnectionError, APITimeoutError, OrqError
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Admission", "Hold", "Refused", "pool_size", "refusal_error"]
+__all__ = ["Admission", "Hold", "Refused", "pool_size", "refusal_error", "runs_here"]
 
 
 def pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
@@ -52,6 +53,23 @@ class Refused(enum.Enum):
 
     TIMED_OUT = "timed out"
     CLOSED = "closed"
+
+
+def runs_here(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` is this thread's running loop (asked from inside a coroutine).
+
+    asyncio's own loops record the thread that runs them (``_thread_id``, None when stopped),
+    and a thread runs one loop at a time: comparing it costs no system call, where
+    ``asyncio.get_running_loop()`` makes one (``getpid``) on Python 3.10 and 3.11. Other loops
+    (uvloop) are asked the usual way.
+    """
+    thread = getattr(loop, "_thread_id", _UNKNOWN)
+    if thread is _UNKNOWN:
+        return loop is asyncio.get_running_loop()
+    return thread == threading.get_ident()
+
+
+_UNKNOWN = object()
 
 
 class Admission:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 
 from orq_async import __version__
-from orq_async._admission import Admission, Hold, pool_size, refusal_error
+from orq_async._admission import Admission, Hold, pool_size, refusal_error, runs_here
 from orq_async._guards import check_count, check_milliseconds, refuse_credentials
 from orq_async._keys import ApiKey, Keys
 from orq_async._logging import debug_logger_from_env, log_result
@@ -246,7 +246,7 @@ class OrqCore:
         if self._closed:
             self._ensure_open()
         admission = self._admission
-        if admission is None or admission.loop is not asyncio.get_running_loop():
+        if admission is None or not runs_here(admission.loop):
             admission = self._new_admission()
         hold = None
         if admission is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from orq_async import Ok, OrqCore
-from orq_async._admission import Admission, Hold, Refused
+from orq_async._admission import Admission, Hold, Refused, runs_here
 from orq_async._pipeline import _CLIPPED, clipped_timeout  # pyright: ignore[reportPrivateUsage]
 from orq_async.errors import APIConnectionError, APITimeoutError, SDKValidationError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
@@ -181,6 +182,29 @@ async def test_the_wait_counts_in_the_first_attempts_timeout() -> None:
     assert "no complete response" in error.message, error.message
     assert second.meta.attempts == 1
     assert srv.prompts == ["first", "second"]
+
+
+async def test_runs_here_tells_this_threads_running_loop_from_any_other() -> None:
+    running = asyncio.get_running_loop()
+    assert runs_here(running)
+    idle = asyncio.new_event_loop()
+    try:
+        assert not runs_here(idle), "a loop that is not running"
+    finally:
+        idle.close()
+    elsewhere = asyncio.new_event_loop()
+    started = threading.Event()
+    elsewhere.call_soon(started.set)
+    thread = threading.Thread(target=elsewhere.run_forever)
+    thread.start()
+    try:
+        assert await asyncio.to_thread(started.wait, 5)
+        assert elsewhere.is_running()
+        assert not runs_here(elsewhere), "a loop running in another thread"
+    finally:
+        elsewhere.call_soon_threadsafe(elsewhere.stop)
+        thread.join(5)
+        elsewhere.close()
 
 
 def test_a_clipped_timeout_rounds_down_to_the_millisecond_and_is_shared() -> None:
