@@ -103,28 +103,20 @@ class Admission:
         Returns:
             None once admitted (then :meth:`leave` gives the slot back), else why not.
         """
-        waiter = self.enqueue(timeout)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            self.abandon(waiter)
-            raise
-
-    def enqueue(self, timeout: float | None) -> asyncio.Future[Refused | None]:
-        """:meth:`wait` without its coroutine (a queued call holds one object less): a future
-        that ends None once admitted, else why not. If its awaiter is cancelled, hand the
-        future to :meth:`abandon`."""
-        waiter: asyncio.Future[Refused | None] = self.loop.create_future()
         if self.closed:
-            waiter.set_result(Refused.CLOSED)
-            return waiter
+            return Refused.CLOSED
+        waiter: asyncio.Future[Refused | None] = self.loop.create_future()
         deadline = None if timeout is None else self.loop.time() + timeout
         self.waiters.append((waiter, deadline))
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._arm(deadline)
-        return waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            self._abandon(waiter)
+            raise
 
-    def abandon(self, waiter: asyncio.Future[Refused | None]) -> None:
+    def _abandon(self, waiter: asyncio.Future[Refused | None]) -> None:
         """The awaiter of a queued ``waiter`` was cancelled: if the slot had just been
         granted to it, pass the slot on."""
         if waiter.done() and not waiter.cancelled() and waiter.result() is None:
@@ -141,7 +133,7 @@ class Admission:
         try:
             return await waiter is None
         except asyncio.CancelledError:
-            self.abandon(waiter)
+            self._abandon(waiter)
             raise
 
     def leave(self) -> None:

@@ -255,12 +255,7 @@ class OrqCore:
                 since = time.monotonic()
                 plan = self._plan(operation.path, options)
                 total = None if isinstance(plan, InvalidRequestError) else plan.total_s
-                queued = admission.enqueue(total)
-                try:
-                    refused = await queued
-                except asyncio.CancelledError:
-                    admission.abandon(queued)
-                    raise
+                refused = await admission.wait(total)
                 if refused is not None:
                     error = refusal_error(refused, total)
                     return await self._finish(operation, options, None, Err(error, meta=NO_META))
