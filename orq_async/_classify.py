@@ -42,10 +42,10 @@ class Attempt:
         outcome: bytes | OrqError,
         status: int | None = None,
         headers: Mapping[str, str] = _NO_HEADERS,
+        request_id: str | None = None,
         *,
         connection_failed: bool = False,
         timed_out: bool = False,
-        request_id: str | None = None,
     ) -> None:
         self.outcome = outcome
         self.status = status
@@ -80,7 +80,7 @@ def classify(sent: RawResponse | TransportFailure, redactor: Redactor) -> Attemp
     if request_id is not None:
         request_id = redactor.text(request_id)
     if 200 <= status < 300:
-        return Attempt(sent.body, status, headers, request_id=request_id)
+        return Attempt(sent.body, status, headers, request_id)  # positional: the hot path
     text = redactor.text(sent.body.decode("utf-8", "replace"))
     headers = redactor.headers(headers)  # errors travel (pickled, logged): never the key
     error = api_error_for_status(status)(status, headers, text, request_id=request_id)

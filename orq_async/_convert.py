@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -76,7 +76,8 @@ def structure_request(value: object) -> CreateImageEditRequestBody:
     return body
 
 
-_DECODER = json.JSONDecoder()
+# The decoder's scanner (what ``raw_decode`` calls; an instance attribute typeshed leaves out).
+_SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
 _SPACE = " \t\n\r"
 
 
@@ -91,7 +92,10 @@ def load_json(raw: bytes) -> Any:
     if raw[:2] != b'{"':
         return json.loads(raw)
     text = raw.decode("utf-8", "surrogatepass")
-    value, end = _DECODER.raw_decode(text)
+    try:
+        value, end = _SCAN(text, 0)  # raw_decode's own step, without its frame
+    except StopIteration as exc:  # (not reached from ``{"``: kept for the scanner's contract)
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
     if end != len(text):
         rest = text[end:].lstrip(_SPACE)
         if rest:

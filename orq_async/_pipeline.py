@@ -30,7 +30,7 @@ from orq_async.errors import (
 from orq_async.hooks import BeforeRequestHook, HookContext, run_before_request
 from orq_async.options import RequestOptions
 from orq_async.result import Err, ResponseMeta, Result, ok_with_meta
-from orq_async.retries import retry_after_first, retry_budget
+from orq_async.retries import retry_after_first
 
 if TYPE_CHECKING:
     from orq_async.throttle import Throttle
@@ -68,6 +68,9 @@ class Attempts:
         headers: dict[str, str],
         body: EncodedBody,
         redactor: Redactor,
+        hooks: list[BeforeRequestHook],
+        throttle: Throttle | None,
+        log: logging.Logger | None,
     ) -> None:
         self.operation_id = operation_id
         self.options = options
@@ -76,9 +79,9 @@ class Attempts:
         self.headers = headers
         self.body = body
         self.redactor = redactor
-        self.hooks: list[BeforeRequestHook] = []
-        self.throttle: Throttle | None = None
-        self.log: logging.Logger | None = None
+        self.hooks = hooks
+        self.throttle = throttle
+        self.log = log  # None unless the debug logger is on
         self.made = 0
 
     async def make(self, number: int, deadline: float | None) -> Attempt:
@@ -184,7 +187,7 @@ def first_deadline(
     The budget is None when no retry is possible; ``waited_since`` (when the call started
     waiting for a pooled connection, if it did) moves the first attempt's timeout earlier.
     """
-    budget = retry_budget(plan.retry, replayable)
+    budget = plan.budget_s if replayable else None
     started = time.monotonic()
     first = None if budget is None else started + budget
     if waited_since is not None and plan.total_s is not None:

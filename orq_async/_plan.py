@@ -16,7 +16,7 @@ from orq_async._guards import check_header_name, check_server_url, is_loopback, 
 from orq_async._http import ACCEPT_ENCODING
 from orq_async.errors import InvalidRequestError
 from orq_async.options import UNSET, RequestOptions
-from orq_async.retries import RetryConfig, retry_codes_matcher
+from orq_async.retries import RetryConfig, retry_budget, retry_codes_matcher
 
 if TYPE_CHECKING:
     from orq_async._multipart import Progress
@@ -65,6 +65,7 @@ class CallPlan:
     __slots__ = (
         "authed",
         "base_url",
+        "budget_s",
         "codes",
         "headers",
         "insecure",
@@ -94,6 +95,8 @@ class CallPlan:
         self.timeout = timeout
         self.total_s = timeout.total
         self.retry = retry
+        #: the retry budget (seconds) of a replayable body, None when one attempt only
+        self.budget_s = retry_budget(retry)
         self.codes = codes
         self.max_bytes = max_bytes
         self.progress = progress

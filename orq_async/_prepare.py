@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from orq_async._convert import MODELLED_FIELDS, check_extra_files, structure_request
 from orq_async._files import NamedPart, prepare_files, prepare_in_memory
@@ -107,10 +107,10 @@ def _wire_request(body: object, delimiter: str) -> tuple[list[str], Any] | None:
     """The fast path's text pieces and file value, or None: the reference path decides."""
     flat, slow = _flat()
     try:
-        wired = flat(body, delimiter)
+        wired: tuple[list[str], Any] = flat(body, delimiter)  # (a Flat returns Any)
     except Exception:  # the flat function vouches for nothing
         return None
-    return None if wired is slow else cast("tuple[list[str], Any]", wired)
+    return None if wired is slow else wired
 
 
 @functools.cache

@@ -321,9 +321,13 @@ class OrqCore:
         redactor = self._keys.redactor(key)
         log = self._logger if self._logger.isEnabledFor(logging.DEBUG) else None
         attempt = Attempts(
-            operation.operation_id, options or _NONE, plan, session, headers, prepared, redactor
-        )
-        attempt.hooks, attempt.throttle, attempt.log = (
+            operation.operation_id,
+            options or _NONE,
+            plan,
+            session,
+            headers,
+            prepared,
+            redactor,
             self.hooks.before_request,
             self._gate(plan),
             log,

@@ -21,8 +21,8 @@ Narrowing, in mypy and pyright alike: ``match`` (above), ``isinstance(res, Ok)``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
@@ -100,7 +100,7 @@ def ok_with_meta(
     m_headers(meta, headers)
     m_request_id(meta, request_id)
     m_attempts(meta, attempts)
-    ok = cast("Ok[_V]", _new(Ok))
+    ok: Ok[_V] = _new(Ok)
     o_value, o_meta = _OK_SET
     o_value(ok, value)
     o_meta(ok, meta)
@@ -136,7 +136,7 @@ class Ok(Generic[T]):
         raise UnwrapError("called unwrap_err() on an Ok result")
 
 
-_new = object.__new__
+_new: Callable[[type[Any]], Any] = object.__new__
 _META_SET = _slot_setters(ResponseMeta)
 _OK_SET = _slot_setters(Ok)
 

@@ -194,6 +194,9 @@ def test_text_json_and_list_parts_are_laid_out_in_wire_order() -> None:
         {"retry": {"count": 9}},
         {"cache": {"type": "exact_match", "ttl": 0}},
         {"fallback_on_codes": [429, 429]},
+        {"fallback_on_codes": [429, 399]},  # each item in range, not just the first
+        {"retry": {"count": 2, "on_codes": [429, 600]}},
+        {"orq": {"retry": {"on_codes": [99]}}},
         {"orq": {"identity": {"id": ""}}},
         {"orq": {"unknown": 1}},
         {"Model": "x"},

@@ -19,6 +19,7 @@ __all__ = [
     "non_empty",
     "one_of",
     "parts",
+    "statuses",
     "unique",
 ]
 
@@ -135,6 +136,18 @@ def each(check_one: Callable[[Any], str | None]) -> Validator:
     return check
 
 
+def statuses(low: int, high: int) -> Validator:
+    """Every item of the sequence (if not None) is an HTTP status in ``low..high``."""
+
+    def check_one(code: Any) -> str | None:
+        ok = low <= code <= high
+        return None if ok else f"must be an HTTP status {low}..{high}, got {code!r}"
+
+    # Inline (items already checked as ints): the smallest and largest within the bounds.
+    within = f"{int(low)!r} <= min({{v}}) and max({{v}}) <= {int(high)!r}"
+    return _with_condition(each(check_one), f"{{v}} is None or not {{v}} or ({within})")
+
+
 def unique(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
     """No item of the sequence (if not None) repeats an earlier one."""
     if value is None:
@@ -148,3 +161,7 @@ def unique(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
             first[item] = i
     if bad:
         raise ItemErrors(bad)
+
+
+# Inline: as many distinct items as items (an unhashable item raises: the reference decides).
+_with_condition(unique, "{v} is None or len(set({v})) == len({v})")

@@ -16,11 +16,11 @@ from orq_async.models import limits
 from orq_async.models._validators import (
     all_of,
     between,
-    each,
     finite_non_negative,
     max_items,
     non_empty,
     one_of,
+    statuses,
     unique,
 )
 from orq_async.models.files import ImageValue
@@ -50,20 +50,15 @@ LoadBalancerType = Literal["weight_based"]
 PromptVersion = Literal["latest"]
 
 
-def _http_status(code: Any) -> str | None:
-    return None if 100 <= code <= 599 else f"must be an HTTP status 100..599, got {code!r}"
-
-
-def _fallback_status(code: Any) -> str | None:
-    low, high = limits.FALLBACK_STATUS_MIN, limits.FALLBACK_STATUS_MAX
-    return None if low <= code <= high else f"must be an HTTP status {low}..{high}, got {code!r}"
-
-
 def _fallback_on_codes() -> Any:
     """The ``fallback_on_codes`` field, the same at the top level and inside ``orq``."""
     return attrs.field(
         default=None,
-        validator=all_of(max_items(limits.FALLBACK_ON_CODES_MAX), each(_fallback_status), unique),
+        validator=all_of(
+            max_items(limits.FALLBACK_ON_CODES_MAX),
+            statuses(limits.FALLBACK_STATUS_MIN, limits.FALLBACK_STATUS_MAX),
+            unique,
+        ),
     )
 
 
@@ -86,7 +81,7 @@ class GatewayRetry:
     count: int | None = attrs.field(
         default=None, validator=between(limits.RETRY_COUNT_MIN, limits.RETRY_COUNT_MAX)
     )
-    on_codes: Sequence[int] | None = attrs.field(default=None, validator=each(_http_status))
+    on_codes: Sequence[int] | None = attrs.field(default=None, validator=statuses(100, 599))
 
 
 @attrs.frozen(kw_only=True)
