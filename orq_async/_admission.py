@@ -11,6 +11,16 @@ gives its slot back while it sleeps before a retry (:class:`Hold`), then takes o
 of the calls waiting to start: a backoff never keeps a connection idle.
 
 One per event loop (its futures belong to one).
+
+**GC pacing.** CPython's young collection runs when allocations of container objects minus
+their frees pass a threshold (700), and a free while that count is at zero is not counted. A
+queue moves an admitted call's allocations (its body, aiohttp's request: ~55 objects) into a
+later loop step than the frees of the call that made room (~45), so most of those frees fall
+on a count at zero and the collector runs as if nothing were ever freed: at 1024 calls through
+a pool of 100, 42 young collections per 1000 calls and 13% of the CPU, against 1.4 and 1%
+with the frees counted. So a handoff carries :data:`PACING` small objects, made in the
+releasing call's step (its frees then count) and dropped in the admitted call's (they offset
+its allocations): about 2 us per handoff, only when calls queue.
 """
 
 from __future__ import annotations
@@ -27,7 +37,11 @@ from orq_async.errors import APIConnectionError, APITimeoutError, OrqError
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Admission", "Hold", "Refused", "pool_size", "refusal_error", "runs_here"]
+__all__ = ["PACING", "Admission", "Hold", "Refused", "pool_size", "refusal_error", "runs_here"]
+
+#: Objects a handoff carries from the releasing step to the admitted one (see the module
+#: docstring): about what a finished call frees in its step (35-49 measured, aiohttp 3.14).
+PACING = 40
 
 
 def pool_size(session: aiohttp.ClientSession | None, limit: int | None) -> int:
@@ -79,15 +93,18 @@ class Admission:
     fill the loop's heap with a thousand handles, each cancelled on admission).
     """
 
-    __slots__ = ("_timer", "_timer_at", "closed", "free", "loop", "waiters")
+    __slots__ = ("_pacing", "_timer", "_timer_at", "closed", "free", "loop", "size", "waiters")
 
     def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.size = size
         self.free = size
         self.loop = loop
         self.closed = False
         self.waiters: collections.deque[_Waiter] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # The pacing objects of handoffs whose waiter has not run yet (at most one per slot).
+        self._pacing: collections.deque[tuple[_Pace, ...]] = collections.deque()
 
     def enter(self) -> bool:
         """Take a slot now if one is free (no await); else False: :meth:`wait`. (A slot is
@@ -111,10 +128,13 @@ class Admission:
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._arm(deadline)
         try:
-            return await waiter
+            refused = await waiter
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
+        if self._pacing:
+            self._pacing.popleft()  # dropped in the admitted call's step
+        return refused
 
     def _abandon(self, waiter: asyncio.Future[Refused | None]) -> None:
         """The awaiter of a queued ``waiter`` was cancelled: if the slot had just been
@@ -131,10 +151,13 @@ class Admission:
         waiter: asyncio.Future[Refused | None] = self.loop.create_future()
         self.waiters.appendleft((waiter, None))
         try:
-            return await waiter is None
+            refused = await waiter
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
+        if self._pacing:
+            self._pacing.popleft()
+        return refused is None
 
     def leave(self) -> None:
         """Give a slot back: to the oldest waiter still waiting, else to the pool."""
@@ -142,13 +165,18 @@ class Admission:
         while waiters:
             waiter, _ = waiters.popleft()
             if not waiter.done():
+                if len(self._pacing) < self.size:
+                    self._pacing.append(tuple(map(_new, _PACE_TYPES)))
                 waiter.set_result(None)
                 return
         self.free += 1
+        if self.free == self.size:  # all slots back: nothing is left to pace
+            self._pacing.clear()
 
     def close(self) -> None:
         """End every wait (the core closed); later waits end at once."""
         self.closed = True
+        self._pacing.clear()
         if self._timer is not None:
             self._timer.cancel()
         while self.waiters:
@@ -215,6 +243,14 @@ class Hold:
             self.admission.leave()
 
 
+class _Pace:
+    """A pacing object: one slot makes it a container the collector counts (no free list)."""
+
+    __slots__ = ("_",)
+
+
+_new = object.__new__
+_PACE_TYPES = (_Pace,) * PACING
 _Waiter = tuple["asyncio.Future[Refused | None]", "float | None"]
 _EARLY = 0.001
 """The loop may run a timer up to its clock's resolution early: count that as on time."""

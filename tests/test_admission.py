@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from orq_async import Ok, OrqCore
-from orq_async._admission import Admission, Hold, Refused, runs_here
+from orq_async._admission import PACING, Admission, Hold, Refused, runs_here
 from orq_async._pipeline import _CLIPPED, clipped_timeout  # pyright: ignore[reportPrivateUsage]
 from orq_async.errors import APIConnectionError, APITimeoutError, SDKValidationError
 from orq_async.funcs.router_images_edits_create import router_images_edits_create
@@ -383,3 +384,60 @@ async def test_a_retake_goes_ahead_of_calls_waiting_to_start() -> None:
     assert await asyncio.wait_for(later, 1) is None
     hold.release()  # idempotent
     assert admission.free == 0
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """The young-generation count moves only by allocations and frees (no collection)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def test_a_handoff_is_paced_from_the_releasing_step_to_the_admitted_one() -> None:
+    """The collector's count goes up by the pacing objects when a slot is handed over and
+    back down when the admitted call runs, so the releasing call's frees are counted (they
+    would fall on a count at zero) and the admitted call's allocations offset."""
+    admission = Admission(1, asyncio.get_running_loop())
+    assert admission.enter()
+    waiting = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0)
+    with _collector_off():
+        before = gc.get_count()[0]
+        admission.leave()  # the releasing step
+        handed = gc.get_count()[0]
+        assert await waiting is None  # the admitted step
+        after = gc.get_count()[0]
+    assert handed - before >= PACING
+    assert after - handed <= -PACING + 10  # a few objects of the task's own wake-up
+
+
+async def test_pacing_stays_bounded_and_is_dropped_once_every_slot_is_back() -> None:
+    """Granted waiters cancelled before they run leave their pacing behind: never more than
+    one per slot, and none once every slot is back (nothing left to pace)."""
+    admission = Admission(2, asyncio.get_running_loop())
+    assert admission.enter()
+    assert admission.enter()
+    with _collector_off():
+        baseline = gc.get_count()[0]
+        for _ in range(5):  # each round: two granted, cancelled before they run
+            waits = [asyncio.create_task(admission.wait(None)) for _ in range(4)]
+            await asyncio.sleep(0)
+            admission.leave()
+            admission.leave()
+            for task in waits[:2]:
+                task.cancel()
+            await asyncio.gather(*waits[:2], return_exceptions=True)
+            assert await asyncio.wait_for(asyncio.gather(*waits[2:]), 1) == [None, None]
+        kept = gc.get_count()[0] - baseline
+        assert kept <= 2 * (PACING + 1) + 30, "at most one pacing per slot is kept"
+        last = asyncio.create_task(admission.wait(None))
+        await asyncio.sleep(0)
+        admission.leave()  # granted to ``last`` (with its pacing)...
+        last.cancel()  # ...cancelled before it ran: the slot goes back, nobody waits
+        await asyncio.gather(last, return_exceptions=True)
+        admission.leave()  # every slot back
+        assert admission.free == 2
+        assert gc.get_count()[0] - baseline <= 30, "the leftover pacing is dropped"
