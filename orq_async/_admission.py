@@ -132,7 +132,7 @@ class Admission:
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
-        if self._pacing:
+        if refused is None and self._pacing:
             self._pacing.popleft()  # dropped in the admitted call's step
         return refused
 
@@ -155,7 +155,7 @@ class Admission:
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
-        if self._pacing:
+        if refused is None and self._pacing:
             self._pacing.popleft()
         return refused is None
 
