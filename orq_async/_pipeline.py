@@ -187,7 +187,7 @@ def first_deadline(
     The budget is None when no retry is possible; ``waited_since`` (when the call started
     waiting for a pooled connection, if it did) moves the first attempt's timeout earlier.
     """
-    budget = plan.budget_s if replayable else None
+    budget = plan.budget_s if replayable else None  # a body sent once has no retries
     started = time.monotonic()
     first = None if budget is None else started + budget
     if waited_since is not None and plan.total_s is not None:

@@ -95,7 +95,7 @@ class CallPlan:
         self.timeout = timeout
         self.total_s = timeout.total
         self.retry = retry
-        #: the retry budget (seconds) of a replayable body, None when one attempt only
+        #: the policy's retry budget (seconds), None when it allows one attempt only
         self.budget_s = retry_budget(retry)
         self.codes = codes
         self.max_bytes = max_bytes

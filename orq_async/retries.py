@@ -217,10 +217,11 @@ class _stop_before_deadline(stop_base):
         return elapsed + retry_state.upcoming_sleep >= self.max_delay
 
 
-def retry_budget(config: RetryConfig, replayable: bool = True) -> float | None:
+def retry_budget(config: RetryConfig) -> float | None:
     """Seconds of the retry budget (``backoff.max_elapsed_time``), or None when the policy
-    allows one attempt only (no retries, or a body that cannot be sent twice)."""
-    if config.strategy == "none" or config.max_retries == 0 or not replayable:
+    allows one attempt only (no retries). A body that cannot be sent twice has none either:
+    the caller knows (``orq_async._pipeline.first_deadline``)."""
+    if config.strategy == "none" or config.max_retries == 0:
         return None
     return config.backoff.max_elapsed_time / 1000
 
