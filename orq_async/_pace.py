@@ -58,11 +58,10 @@ class _Served:
     def add(self, now: float) -> None:
         stamp = int(now / _BUCKET)
         i = stamp % _BUCKETS
-        stamps, counts = self._stamps, self._counts
-        if stamps[i] == stamp:
-            counts[i] += 1
-        else:
-            stamps[i], counts[i] = stamp, 1
+        if self._stamps[i] != stamp:
+            self._stamps[i] = stamp
+            self._counts[i] = 0
+        self._counts[i] += 1
 
     def since(self, start: float, now: float) -> int:
         """Successes recorded in the buckets from ``start`` to ``now`` (both included)."""
@@ -74,16 +73,14 @@ class Cooldown:
     """The shared cooldown and its paced release.
 
     Feed it :meth:`succeeded` and :meth:`refused` with clock readings; an attempt may send at
-    once when ``now >= open_from`` (the happy path: ``free_at`` when not :attr:`pacing`, else
-    never); otherwise it waits until ``until`` and then asks :meth:`claim` for its slot. The
-    pace is estimated when the cooldown ends, so it counts the answers still arriving during
-    it (to calls sent before).
+    once when ``now >= free_at`` and not :attr:`pacing` (the happy path); otherwise it waits
+    until ``until`` and then asks :meth:`claim` for its slot. The pace is estimated when the
+    cooldown ends, so it counts the answers still arriving during it (to calls sent before).
     """
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self.until = -math.inf
         self.free_at = -math.inf
-        self.open_from = -math.inf  # kept by _regate: free_at when not pacing, else never
         self.epoch = 0
         self.releases = 0  # cooldowns released so far: a send is stamped with it
         self._rng = rng or random.Random()
@@ -108,10 +105,6 @@ class Cooldown:
     def pacing(self) -> bool:
         """Whether sends wait for a cooldown or are paced after one."""
         return self._pending or self._rate > 0.0
-
-    def _regate(self) -> None:
-        """Keep ``open_from`` in step with ``free_at`` and :attr:`pacing` (after each change)."""
-        self.open_from = math.inf if self.pacing else self.free_at
 
     def _estimate(self, now: float) -> tuple[float, float, float | None, float | None]:
         """The starting pace, its growth, its cap (see ``_cap``), and the burst estimate when
@@ -161,8 +154,8 @@ class Cooldown:
 
     def succeeded(self, now: float) -> None:
         """An attempt got a 2XX response."""
-        self._count += 1
         self._served.add(now)
+        self._count += 1
 
     def refused(self, now: float, retry_after: float, sent_release: int | None = None) -> bool:
         """A 429/503 asking to wait ``retry_after`` seconds; True when it started a cooldown.
@@ -185,7 +178,6 @@ class Cooldown:
             self.until = self.free_at = now + wait
             self._pending = True
             self.epoch += 1
-            self._regate()
         return started
 
     def _release(self) -> None:
@@ -210,26 +202,22 @@ class Cooldown:
         if self._pending:
             self._release()
         at = self.free_at if self.free_at > now else now
-        if deadline is None or at <= deadline:
-            self._claim(at, now)
-        self._regate()
-        return at
-
-    def _claim(self, at: float, now: float) -> None:
-        """Take the slot at ``at``: the next one is a pace's step later (or pacing ends)."""
+        if deadline is not None and at > deadline:
+            return at
         rate = self.rate(at)
         if rate is None:
-            return
+            return at
         ceiling = self._rate * PACE_END_FACTOR
         if rate >= ceiling:
             if at <= now:  # grown that far and no one queued behind the pace: it ends
                 self._rate = 0.0
-                return
+                return at
             rate = ceiling  # slots claimed ahead keep the pace until then
         if self._bank >= 1.0:  # at twice the rate, a send takes half a token net of the refill
             self._bank -= 0.5
             rate *= 2.0
         self.free_at = at + 1.0 / rate
+        return at
 
 
 def paced_rate(pace: float, growth: float, elapsed: float, burst: float) -> float:

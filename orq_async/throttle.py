@@ -203,7 +203,7 @@ class Throttle:
         """Whether an attempt may send right now without waiting (the happy path: no await,
         one clock reading and a comparison). :meth:`wait_turn` is needed only when False."""
         cooldown = self._cooldown
-        return cooldown is None or self._clock() >= cooldown.open_from
+        return cooldown is None or (self._clock() >= cooldown.free_at and not cooldown.pacing)
 
     async def wait_turn(self, deadline: float | None) -> float | None:
         """Wait out any cooldown before an attempt.
@@ -219,7 +219,7 @@ class Throttle:
         if cooldown is None:
             return None
         now = self._clock()
-        if now >= cooldown.open_from:
+        if now >= cooldown.free_at and not cooldown.pacing:
             return None
         self._waiting += 1
         try:
