@@ -132,8 +132,12 @@ class Admission:
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
+        return self._arrived(refused)
+
+    def _arrived(self, refused: Refused | None) -> Refused | None:
+        """A waiter runs again: if admitted, its step drops a handoff's pacing."""
         if refused is None and self._pacing:
-            self._pacing.popleft()  # dropped in the admitted call's step
+            self._pacing.popleft()
         return refused
 
     def _abandon(self, waiter: asyncio.Future[Refused | None]) -> None:
@@ -155,9 +159,7 @@ class Admission:
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
-        if refused is None and self._pacing:
-            self._pacing.popleft()
-        return refused is None
+        return self._arrived(refused) is None
 
     def leave(self) -> None:
         """Give a slot back: to the oldest waiter still waiting, else to the pool."""
