@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -440,3 +441,29 @@ async def test_pacing_stays_bounded_and_is_dropped_once_every_slot_is_back() -> 
     admission.leave()  # every slot back
     assert admission.free == 2
     assert not pacing, "the leftover pacing is dropped"
+
+
+async def test_a_refused_waiter_leaves_the_pacing_to_an_admitted_one() -> None:
+    """A wait that ends refused while a handoff's pacing is pending does not drop it: only
+    the admitted call's step does. Ordered so that the refused waiter runs first: its
+    deadline and the handoff fall due in one loop iteration, the deadline first."""
+    loop = asyncio.get_running_loop()
+    admission = Admission(1, loop)
+    pacing = admission._pacing  # pyright: ignore[reportPrivateUsage]
+    seen: list[tuple[Refused | None, int]] = []
+
+    async def refused_then_look() -> None:
+        refused = await admission.wait(0.001)
+        seen.append((refused, len(pacing)))  # in the refused waiter's own step
+
+    assert admission.enter()
+    expiring = asyncio.create_task(refused_then_look())
+    await asyncio.sleep(0)
+    admitted = asyncio.create_task(admission.wait(None))
+    await asyncio.sleep(0)
+    loop.call_later(0.002, admission.leave)  # after the deadline: skips it, grants ``admitted``
+    time.sleep(0.01)  # noqa: ASYNC251 (blocks the loop on purpose: one iteration runs both)
+    await expiring
+    assert seen == [(Refused.TIMED_OUT, 1)], "the refused waiter left the pacing alone"
+    assert await admitted is None
+    assert not pacing, "the admitted call dropped it"
