@@ -271,6 +271,9 @@ def test_a_model_with_a_validator_is_built_through_its_init() -> None:
         b'{"a":1} x',
         b'{"a":1}\n\n  {',
         b'{"a": [1,2',
+        b'{"',  # the scanner's own error, straight from the object's first key
+        b'{"a":1,}',
+        b'{"a":NaN,"b":-Infinity}',  # json's constants, accepted as json.loads does
         b"[1]",
         b' {"a":1}',
         b'{"a":"\xed\xa0\x80"}',  # a lone surrogate, as json's surrogatepass reads it
